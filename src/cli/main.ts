@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * The `switchyard` command. Subcommands: start, mock-provider, config check, code.
+ */
+import { runConfigCheck } from '../config/check.ts';
+import { runMockProviderCli } from '../mock/cli.ts';
+import { runCode } from './code.ts';
+import { runStart } from './start.ts';
+
+const usage = `Usage: switchyard <command> [options]
+
+Commands:
+  start [--config FILE] [--host H] [--port N] [--log-format json|pretty] [--log-level L]
+                          run the gateway (no config: a built-in example on an in-process mock provider)
+  mock-provider [--port N] [--latency MS] [--ttft MS] [--tps N] [--tokens N] [--chunks N] [--fault SPEC]
+                          run the OpenAI- and Anthropic-compatible mock provider
+  config check FILE       validate a configuration file without starting
+  code [args…]            run Claude Code against the gateway (ANTHROPIC_BASE_URL is set for it)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return runStart(rest);
+    case 'mock-provider':
+      await runMockProviderCli(rest);
+      return 0;
+    case 'config':
+      if (rest[0] === 'check') return runConfigCheck(rest.slice(1));
+      process.stderr.write(`Unknown config subcommand '${rest[0] ?? ''}'. Try: switchyard config check FILE\n`);
+      return 2;
+    case 'code':
+      return runCode(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`Unknown command '${command}'.\n\n${usage}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`switchyard: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,201 @@
+/**
+ * The one chat pipeline every client surface feeds (ARCHITECTURE.md, "One
+ * pipeline, thin surfaces"): decode → route → try deployments in order →
+ * relay the answer, passed through untouched or translated event by event.
+ */
+import { once } from 'node:events';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { GatewayError } from '../errors.ts';
+import type { ChatRequest, ErrorBody, ProtocolName, Usage } from '../model/types.ts';
+import type { PreparedProvider } from '../providers/index.ts';
+import { createStreamTranslator, decodeRequest, decodeResponse, encodeResponse } from '../translate/index.ts';
+import type { UpstreamPools } from '../upstream/pools.ts';
+import { requestIdHeaders, streamErrorEvent, writeError } from '../server/error-shapes.ts';
+import type { GatewayState } from './state.ts';
+import { PassthroughTap, usageFromResponse } from './stream-tap.ts';
+import { attemptUpstream, classifyTransportError } from './upstream-call.ts';
+
+/** What one request did, for its summary log line (and later usage events). */
+export interface RequestSummary {
+  surface: ProtocolName;
+  stream?: boolean;
+  rule?: string;
+  model?: string;
+  deployment?: string;
+  attempts: Array<{ deployment: string; error?: string; status?: number }>;
+  status?: number;
+  ttftMs?: number;
+  usage?: Usage;
+  stopReason?: string | null;
+  error?: string;
+}
+
+export interface ChatCall {
+  surface: ProtocolName;
+  body: Record<string, unknown>;
+  /** The raw query string with its `?` (Claude Code sends `?beta=true`), or ''. */
+  query: string;
+  headers: IncomingHttpHeaders;
+  requestId: string;
+  res: ServerResponse;
+  startedAt: number;
+  summary: RequestSummary;
+}
+
+export interface PipelineDeps {
+  state: GatewayState;
+  pools: UpstreamPools;
+}
+
+export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<void> {
+  const { state, pools } = deps;
+  const { res, summary } = call;
+  const abort = new AbortController();
+  // The moment the client goes away, the upstream call is aborted.
+  const onClose = (): void => {
+    if (!res.writableFinished) abort.abort();
+  };
+  res.once('close', onClose);
+
+  try {
+    const req = decodeRequest(call.surface, call.body);
+    summary.stream = req.stream;
+    const decision = await state.router.decide(req, typeof call.body.model === 'string' ? call.body.model : undefined);
+    summary.rule = decision.rule;
+    summary.model = decision.modelName;
+
+    let lastError: GatewayError | undefined;
+    for (const deployment of decision.deployments) {
+      const provider = state.providers.get(deployment.provider.name);
+      if (provider === undefined) continue;
+      const result = await attemptUpstream(pools, {
+        surface: call.surface,
+        provider,
+        upstreamModel: deployment.model,
+        body: call.body,
+        req,
+        query: call.query,
+        clientHeaders: call.headers,
+        requestId: call.requestId,
+        signal: abort.signal,
+      });
+      if (abort.signal.aborted) return;
+      if (!result.ok) {
+        summary.attempts.push({ deployment: deployment.id, error: result.error.code, status: result.error.status });
+        lastError = result.error;
+        if (result.retryable) continue;
+        break;
+      }
+      summary.attempts.push({ deployment: deployment.id, status: result.statusCode });
+      summary.deployment = deployment.id;
+      if (req.stream) await relayStream(call, provider, req, result.body, abort.signal);
+      else await relayJson(call, provider, result.body);
+      return;
+    }
+    throw lastError ?? new GatewayError('SWY_ERR_UNKNOWN_MODEL', `No deployment is available for model '${decision.modelName}'.`);
+  } catch (err) {
+    if (abort.signal.aborted) return;
+    const error = err instanceof GatewayError ? err : new GatewayError('SWY_ERR_INTERNAL', 'Internal gateway error', { cause: err });
+    summary.error = error.code;
+    if (!res.headersSent) summary.status = error.status;
+    writeError(res, call.surface, error, call.requestId);
+    if (error.code === 'SWY_ERR_INTERNAL') throw err;
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+async function relayJson(call: ChatCall, provider: PreparedProvider, body: Dispatcher.ResponseData['body']): Promise<void> {
+  const raw = Buffer.from(await body.arrayBuffer());
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new GatewayError('SWY_ERR_UPSTREAM_BAD_RESPONSE', `Provider '${provider.name}' sent a response that is not JSON.`);
+  }
+  call.summary.usage = usageFromResponse(provider.protocol, parsed);
+  let out: Buffer;
+  if (provider.protocol === call.surface) {
+    out = raw;
+  } else {
+    const decoded = decodeResponse(provider.protocol, parsed);
+    call.summary.stopReason = decoded.stopReason;
+    out = Buffer.from(JSON.stringify(encodeResponse(call.surface, decoded)));
+  }
+  call.summary.status = 200;
+  call.summary.ttftMs = performance.now() - call.startedAt;
+  call.res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': out.length,
+    ...requestIdHeaders(call.surface, call.requestId),
+  });
+  call.res.end(out);
+}
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
+
+async function relayStream(
+  call: ChatCall,
+  provider: PreparedProvider,
+  req: ChatRequest,
+  body: Dispatcher.ResponseData['body'],
+  signal: AbortSignal,
+): Promise<void> {
+  const { res, summary } = call;
+  const same = provider.protocol === call.surface;
+  const tap = same ? new PassthroughTap(provider.protocol) : undefined;
+  const translator = same
+    ? undefined
+    : createStreamTranslator(provider.protocol, call.surface, { includeUsage: req.includeUsage === true });
+
+  const write = async (data: string | Uint8Array): Promise<void> => {
+    if (data.length === 0) return;
+    if (!res.headersSent) {
+      res.writeHead(200, { ...SSE_HEADERS, ...requestIdHeaders(call.surface, call.requestId) });
+      summary.status = 200;
+      summary.ttftMs = performance.now() - call.startedAt;
+    }
+    // A slow client slows the upstream read instead of growing a buffer.
+    if (!res.write(data)) await once(res, 'drain', { signal });
+  };
+
+  let failure: ErrorBody | undefined;
+  try {
+    for await (const chunk of body) {
+      if (tap !== undefined) {
+        tap.push(chunk as Buffer);
+        await write(chunk as Buffer);
+      } else {
+        await write(translator!.pushBytes(chunk as Buffer));
+      }
+    }
+  } catch (err) {
+    if (signal.aborted) return;
+    const error = classifyTransportError(err, provider.name);
+    failure = { kind: error.kind, message: `The upstream stream from '${provider.name}' failed: ${error.message}` };
+  }
+
+  if (tap !== undefined) {
+    tap.end();
+    summary.usage = tap.usage;
+    summary.stopReason = tap.stopReason;
+    if (failure === undefined && !tap.finished) {
+      failure = { kind: 'api_error', message: `The upstream stream from '${provider.name}' ended before it was complete.` };
+    }
+    if (failure !== undefined) await write(streamErrorEvent(call.surface, failure));
+  } else {
+    const t = translator!;
+    if (failure !== undefined) await write(streamErrorEvent(call.surface, failure));
+    else await write(t.end());
+    summary.usage = t.usage;
+    summary.stopReason = t.stopReason;
+  }
+  if (failure !== undefined) summary.error = 'SWY_ERR_UPSTREAM_STREAM_ABORTED';
+  if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, ...requestIdHeaders(call.surface, call.requestId) });
+  res.end();
+}

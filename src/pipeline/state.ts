@@ -1,0 +1,36 @@
+/**
+ * One immutable snapshot of everything a request needs: config, routing table,
+ * prepared providers. A reload builds a new snapshot and swaps one reference,
+ * so requests never take a lock and never see half a config.
+ */
+import type { Config } from '../config/index.ts';
+import { prepareProvider, type PreparedProvider, type ProviderSpec } from '../providers/index.ts';
+import { buildRouter, type Router } from '../routing/index.ts';
+
+export interface GatewayState {
+  readonly version: number;
+  readonly config: Config;
+  readonly router: Router;
+  readonly providers: ReadonlyMap<string, PreparedProvider>;
+}
+
+export async function buildState(config: Config, version: number): Promise<GatewayState> {
+  const providers = new Map<string, PreparedProvider>();
+  for (const spec of config.providers) providers.set(spec.name, prepareProvider(spec as ProviderSpec));
+  const router = await buildRouter(config);
+  return Object.freeze({ version, config, router, providers });
+}
+
+/** Holds the current snapshot; `current` is read once at the start of each request. */
+export class StateHolder {
+  #current: GatewayState;
+  constructor(initial: GatewayState) {
+    this.#current = initial;
+  }
+  get current(): GatewayState {
+    return this.#current;
+  }
+  swap(next: GatewayState): void {
+    this.#current = next;
+  }
+}

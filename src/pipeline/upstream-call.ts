@@ -1,0 +1,143 @@
+/**
+ * One attempt against one deployment: build the upstream request, send it on
+ * the origin's shared pool, and classify what came back. Nothing here writes
+ * to the client, so the caller can still fail over after a failed attempt.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { GatewayError, kindForStatus } from '../errors.ts';
+import type { ChatRequest, ProtocolName } from '../model/types.ts';
+import { kindFromAnthropicType } from '../protocols/anthropic/errors.ts';
+import { kindFromOpenAIError } from '../protocols/openai/errors.ts';
+import type { PreparedProvider } from '../providers/index.ts';
+import type { UpstreamPools } from '../upstream/pools.ts';
+
+export interface AttemptInput {
+  surface: ProtocolName;
+  provider: PreparedProvider;
+  upstreamModel: string;
+  /** The client's parsed body: forwarded as is (model rewritten) on the same protocol. */
+  body: Record<string, unknown>;
+  req: ChatRequest;
+  query: string;
+  clientHeaders: IncomingHttpHeaders;
+  requestId: string;
+  signal: AbortSignal;
+}
+
+export type AttemptResult =
+  | { ok: true; statusCode: number; headers: IncomingHttpHeaders; body: Dispatcher.ResponseData['body'] }
+  | { ok: false; error: GatewayError; retryable: boolean };
+
+/** Upstream statuses worth trying another deployment for (ARCHITECTURE.md, execute). */
+const retryableStatuses = new Set([408, 429, 500, 502, 503, 504, 529]);
+const MAX_ERROR_BODY = 64 * 1024;
+
+export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput): Promise<AttemptResult> {
+  const { provider, surface } = input;
+  const same = provider.protocol === surface;
+  let payload: string;
+  if (same) {
+    // Same protocol: the client's fields pass through untouched, only the model is rewritten.
+    input.body.model = input.upstreamModel;
+    payload = JSON.stringify(input.body);
+  } else {
+    payload = JSON.stringify(provider.encode(input.req, input.upstreamModel));
+  }
+  const headers: Record<string, string> = { ...provider.staticHeaders, 'x-request-id': input.requestId };
+  if (same) {
+    for (const name of provider.forwardedClientHeaders) {
+      const value = input.clientHeaders[name];
+      if (typeof value === 'string') headers[name] = value;
+      else if (Array.isArray(value)) headers[name] = value.join(',');
+    }
+  }
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await pools.get(provider.origin, provider.pool).request({
+      method: 'POST',
+      path: same ? provider.chatPath + input.query : provider.chatPath,
+      headers,
+      body: payload,
+      signal: input.signal,
+    });
+  } catch (err) {
+    return { ok: false, error: classifyTransportError(err, provider.name), retryable: !input.signal.aborted };
+  }
+  if (response.statusCode < 400) {
+    return { ok: true, statusCode: response.statusCode, headers: response.headers, body: response.body };
+  }
+  const text = await readBounded(response.body, MAX_ERROR_BODY).catch(() => '');
+  return {
+    ok: false,
+    error: upstreamStatusError(provider, response.statusCode, response.headers, text),
+    retryable: retryableStatuses.has(response.statusCode),
+  };
+}
+
+/** Reads at most `limit` bytes of a body as text, discarding the rest. */
+export async function readBounded(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    if (size < limit) chunks.push(size + buf.length > limit ? buf.subarray(0, limit - size) : buf);
+    size += buf.length;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function upstreamStatusError(
+  provider: PreparedProvider,
+  status: number,
+  headers: IncomingHttpHeaders,
+  text: string,
+): GatewayError {
+  let message = text.slice(0, 500);
+  let kind = kindForStatus(status);
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown; type?: unknown } | string; message?: unknown };
+    const err = parsed.error;
+    if (typeof err === 'object' && err !== null) {
+      if (typeof err.message === 'string') message = err.message;
+      kind = provider.protocol === 'anthropic' ? kindFromAnthropicType(err.type) : kindFromOpenAIError(err.type, kind);
+    } else if (typeof err === 'string') {
+      message = err;
+    } else if (typeof parsed.message === 'string') {
+      message = parsed.message;
+    }
+  } catch {
+    // Not JSON: keep the (truncated) text.
+  }
+  const passHeaders: Record<string, string> = {};
+  for (const name of ['retry-after', 'retry-after-ms']) {
+    const value = headers[name];
+    if (typeof value === 'string') passHeaders[name] = value;
+  }
+  // The provider rejecting the gateway's own credentials is the gateway's
+  // problem, not the client's: report it as a bad gateway, not a 401.
+  if (status === 401 || status === 403) {
+    return new GatewayError('SWY_ERR_UPSTREAM_STATUS', `Provider '${provider.name}' rejected the gateway's credentials (HTTP ${status}): ${message}`, {
+      status: 502,
+      kind: 'api_error',
+    });
+  }
+  return new GatewayError('SWY_ERR_UPSTREAM_STATUS', `Provider '${provider.name}' answered HTTP ${status}: ${message}`, {
+    status,
+    kind,
+    headers: passHeaders,
+  });
+}
+
+export function classifyTransportError(err: unknown, providerName: string): GatewayError {
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new GatewayError('SWY_ERR_UPSTREAM_TIMEOUT', `Provider '${providerName}' timed out (${code}).`, { cause: err });
+  }
+  if (code === 'UND_ERR_ABORTED' || (err as Error).name === 'AbortError') {
+    return new GatewayError('SWY_ERR_UPSTREAM_STREAM_ABORTED', 'The request was aborted.', { cause: err });
+  }
+  return new GatewayError('SWY_ERR_UPSTREAM_CONNECT', `Could not reach provider '${providerName}' (${code || (err as Error).message}).`, {
+    cause: err,
+  });
+}

@@ -1,0 +1,28 @@
+/** The Anthropic Messages adapter (https://docs.anthropic.com/en/api/messages). */
+import { encodeAnthropicRequest } from '../protocols/anthropic/request.ts';
+import { joinPath, type PreparedProvider, type ProviderSpec } from './adapter.ts';
+
+export const ANTHROPIC_VERSION = '2023-06-01';
+
+export function prepareAnthropicProvider(spec: ProviderSpec): PreparedProvider {
+  const url = new URL(spec.baseUrl);
+  const staticHeaders: Record<string, string> = {
+    'content-type': 'application/json',
+    'anthropic-version': ANTHROPIC_VERSION,
+    ...spec.headers,
+  };
+  if (spec.apiKey) staticHeaders['x-api-key'] = spec.apiKey;
+  const defaultMaxTokens = spec.defaultMaxTokens;
+  return Object.freeze({
+    name: spec.name,
+    protocol: 'anthropic' as const,
+    origin: url.origin,
+    chatPath: joinPath(url.pathname, '/v1/messages'),
+    warmPath: url.pathname,
+    pool: spec.pool,
+    staticHeaders: Object.freeze(staticHeaders),
+    // Beta flags and the API version a client asks for pass through untouched.
+    forwardedClientHeaders: Object.freeze(['anthropic-version', 'anthropic-beta']),
+    encode: (req, upstreamModel) => encodeAnthropicRequest(req, upstreamModel, { defaultMaxTokens }),
+  });
+}

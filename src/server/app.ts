@@ -1,0 +1,182 @@
+/**
+ * The HTTP surface: Fastify routes for each client API, bodies parsed once,
+ * schemas compiled once at start, every error in the caller's protocol shape.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { GatewayError } from '../errors.ts';
+import type { ProtocolName } from '../model/types.ts';
+import type { Logger } from '../observability/logger.ts';
+import { handleChat, type RequestSummary } from '../pipeline/chat.ts';
+import type { StateHolder } from '../pipeline/state.ts';
+import type { UpstreamPools } from '../upstream/pools.ts';
+import { parseJsonBody } from './body.ts';
+import { errorPayload, requestIdHeaders, writeError } from './error-shapes.ts';
+import { handleCountTokens, listModels } from './info-routes.ts';
+
+export interface AppOptions {
+  holder: StateHolder;
+  pools: UpstreamPools;
+  logger: Logger;
+  bodyLimit: number;
+  maxHeaderSize: number;
+  maxNestingDepth: number;
+  requestTimeoutMs: number;
+  isReady: () => boolean;
+}
+
+const chatBodySchema = {
+  type: 'object',
+  required: ['model', 'messages'],
+  properties: {
+    model: { type: 'string', minLength: 1 },
+    messages: { type: 'array' },
+  },
+} as const;
+
+const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Which protocol a path belongs to, so even a 404 answers in the right shape. */
+export function surfaceForPath(url: string): ProtocolName {
+  return url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+}
+
+export function buildApp(options: AppOptions): FastifyInstance {
+  const { holder, pools, logger } = options;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit,
+    http: { maxHeaderSize: options.maxHeaderSize },
+    requestTimeout: options.requestTimeoutMs,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: false, allErrors: true } },
+    genReqId: (req: IncomingMessage) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : `req_${randomUUID().replaceAll('-', '')}`;
+    },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const error = tooLarge
+        ? new GatewayError('SWY_ERR_HEADERS_TOO_LARGE', 'The request headers are too large.')
+        : new GatewayError('SWY_ERR_INVALID_REQUEST', 'The HTTP request is malformed.');
+      if (!socket.writable || err.code === 'ECONNRESET') {
+        socket.destroy();
+        return;
+      }
+      const body = JSON.stringify(errorPayload('openai', error, ''));
+      const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
+      socket.end(
+        `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, raw, done) => {
+    try {
+      done(null, parseJsonBody(raw as Buffer, options.maxNestingDepth));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  app.addContentTypeParser('*', (req, _payload, done) => {
+    done(
+      new GatewayError('SWY_ERR_BAD_CONTENT_TYPE', `Unsupported content type '${req.headers['content-type'] ?? ''}': send application/json.`),
+      undefined,
+    );
+  });
+
+  app.setErrorHandler((err: Error & { code?: string; validation?: unknown; statusCode?: number }, request, reply) => {
+    const error = toClientError(err);
+    if (error.code === 'SWY_ERR_INTERNAL') logger.error({ err, requestId: request.id }, 'unhandled error');
+    reply.hijack();
+    writeError(reply.raw, surfaceForPath(request.url), error, request.id);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.hijack();
+    const error = new GatewayError('SWY_ERR_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}.`);
+    writeError(reply.raw, surfaceForPath(request.url), error, request.id);
+  });
+
+  const chatRoute = (surface: ProtocolName) => async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    const startedAt = performance.now();
+    const summary: RequestSummary = { surface, attempts: [] };
+    const res = reply.raw;
+    res.once('close', () => {
+      logger.info(
+        {
+          requestId: request.id,
+          ...summary,
+          status: summary.status ?? res.statusCode,
+          latencyMs: round(performance.now() - startedAt),
+          ttftMs: summary.ttftMs === undefined ? undefined : round(summary.ttftMs),
+          clientAborted: !res.writableFinished,
+        },
+        'request',
+      );
+    });
+    const url = request.raw.url ?? '';
+    const q = url.indexOf('?');
+    try {
+      await handleChat(
+        { state: holder.current, pools },
+        {
+          surface,
+          body: request.body as Record<string, unknown>,
+          query: q === -1 ? '' : url.slice(q),
+          headers: request.headers,
+          requestId: request.id,
+          res,
+          startedAt,
+          summary,
+        },
+      );
+    } catch (err) {
+      logger.error({ err, requestId: request.id }, 'unhandled error in the chat pipeline');
+    }
+  };
+
+  app.post('/v1/messages', { schema: { body: chatBodySchema } }, chatRoute('anthropic'));
+  app.post('/v1/chat/completions', { schema: { body: chatBodySchema } }, chatRoute('openai'));
+  app.post('/v1/messages/count_tokens', { schema: { body: chatBodySchema } }, async (request, reply) => {
+    const result = await handleCountTokens(holder.current, pools, request.body as Record<string, unknown>, request.headers, request.id);
+    reply.headers(requestIdHeaders('anthropic', request.id)).code(200).send(result);
+  });
+  app.get('/v1/models', async (request, reply) => {
+    reply.headers(requestIdHeaders('openai', request.id)).send(listModels(holder.current));
+  });
+  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/ready', async (_request, reply) => {
+    const ready = options.isReady();
+    reply.code(ready ? 200 : 503).send({ ready, configVersion: holder.current.version, pools: pools.stats() });
+  });
+  return app;
+}
+
+function toClientError(err: Error & { code?: string; validation?: unknown; statusCode?: number }): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (err.validation !== undefined) {
+    return new GatewayError('SWY_ERR_INVALID_REQUEST', `Invalid request: ${err.message}`);
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GatewayError('SWY_ERR_BODY_TOO_LARGE', 'The request body is larger than this gateway accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new GatewayError('SWY_ERR_BAD_CONTENT_TYPE', 'Send the request body as application/json.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new GatewayError('SWY_ERR_EMPTY_BODY', 'The request body is empty; send a JSON object.');
+    default:
+      if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+        return new GatewayError('SWY_ERR_INVALID_REQUEST', err.message, { status: err.statusCode });
+      }
+      return new GatewayError('SWY_ERR_INTERNAL', 'Internal gateway error', { cause: err });
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
