@@ -1,0 +1,110 @@
+/**
+ * Loading: YAML → `${ENV}` interpolation → schema → cross-checks → defaults → deep freeze.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { crossCheck } from './cross-check.ts';
+import type { Env } from './env.ts';
+import { interpolateEnv } from './env.ts';
+import type { ConfigProblem } from './problems.ts';
+import { ConfigError, problemsFromIssues, sortProblems } from './problems.ts';
+import type { Config } from './schema.ts';
+import { configSchema } from './schema.ts';
+
+export interface ParseOptions {
+  /** Variables for `${VAR}`; defaults to process.env. */
+  env?: Env;
+  /** Folder that relative paths (routes.custom) are resolved against; defaults to the working directory. */
+  baseDir?: string;
+  /** File name shown in error messages. */
+  source?: string;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}
+
+/**
+ * Validates an already-parsed document (what the YAML holds) and returns the
+ * frozen configuration. Throws ConfigError listing every problem.
+ */
+export function configFromObject(document: unknown, options: ParseOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const baseDir = resolve(options.baseDir ?? process.cwd());
+  const problems: ConfigProblem[] = [];
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+    problems.push({ path: '(root)', message: 'must be a mapping with server, providers, models and routes' });
+    throw new ConfigError(problems, options.source);
+  }
+  const failedPaths = new Set<string>();
+  const raw = interpolateEnv(document, env, problems, failedPaths) as Record<string, unknown>;
+  const result = configSchema.safeParse(raw, { reportInput: true });
+  if (!result.success) {
+    // A value whose variable is missing was already reported by name.
+    for (const problem of problemsFromIssues(result.error.issues)) {
+      if (!failedPaths.has(problem.path)) problems.push(problem);
+    }
+  }
+  crossCheck(raw, baseDir, problems);
+  if (problems.length > 0 || !result.success) throw new ConfigError(sortProblems(problems), options.source);
+  const config = result.data;
+  if (config.routes.custom !== undefined) config.routes.custom = resolve(baseDir, config.routes.custom);
+  return deepFreeze(config);
+}
+
+/** Parses, interpolates and validates a YAML configuration. Throws ConfigError. */
+export function parseConfig(text: string, options: ParseOptions = {}): Config {
+  // uniqueKeys (the default) makes a repeated key an error, not a silent override.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const problems = doc.errors.map((error) => {
+      const position = error.linePos?.[0];
+      const where = position === undefined ? '(yaml)' : `(yaml) line ${position.line}, column ${position.col}`;
+      // Drop the position and the code frame: the quoted line may hold a secret.
+      return { path: where, message: error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '').split('\n')[0] ?? '' };
+    });
+    throw new ConfigError(problems, options.source);
+  }
+  // maxAliasCount bounds alias expansion ("billion laughs").
+  return configFromObject(doc.toJS({ maxAliasCount: 1000 }), options);
+}
+
+/** Reads and parses a configuration file; relative paths in it are resolved against its folder. */
+export async function loadConfigFile(file: string, env?: Env): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new ConfigError([{ path: '(file)', message: `cannot read ${file}: ${code}` }], file);
+  }
+  return parseConfig(text, { env: env ?? process.env, baseDir: dirname(resolve(file)), source: file });
+}
+
+/**
+ * The configuration used on a first run with no config file and no provider
+ * keys: two providers on the in-process mock at `mockUrl` (its root, e.g.
+ * `http://127.0.0.1:9100`), one per protocol.
+ */
+export function builtinExampleConfig(mockUrl: string): Config {
+  const root = mockUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
+  return configFromObject(
+    {
+      providers: [
+        { name: 'mock', protocol: 'openai', baseUrl: `${root}/v1`, models: ['mock-model'] },
+        { name: 'mock-anthropic', protocol: 'anthropic', baseUrl: root, models: ['mock-claude'] },
+      ],
+      models: [
+        { name: 'mock-model', deployments: [{ provider: 'mock', model: 'mock-model' }] },
+        { name: 'mock-claude', deployments: [{ provider: 'mock-anthropic', model: 'mock-claude' }] },
+      ],
+      routes: { default: 'mock-claude', background: 'mock-model' },
+    },
+    { env: {}, source: '(built-in example)' },
+  );
+}

@@ -1,0 +1,206 @@
+/**
+ * The configuration schema: one zod schema gives the runtime check, the
+ * defaults and the TypeScript type (CONVENTIONS.md, "Errors and configuration").
+ * Objects are strict so a typo is reported instead of silently ignored.
+ */
+import { z } from 'zod';
+
+/** Preset names of OpenAI-compatible providers (defined in src/protocols/openai/quirks.ts). */
+export const providerPresetNames = [
+  'openai',
+  'openrouter',
+  'deepseek',
+  'groq',
+  'together',
+  'ollama',
+  'vllm',
+  'lmstudio',
+  'generic',
+] as const;
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * `${PORT}` interpolates to a string; numbers and booleans written through an
+ * environment variable are accepted when the whole value is one.
+ */
+function coerceNumber(value: unknown): unknown {
+  return typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
+}
+
+function coerceBoolean(value: unknown): unknown {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return value;
+}
+
+function int(min: number, max: number) {
+  return z.preprocess(coerceNumber, z.int().min(min).max(max));
+}
+
+function bool() {
+  return z.preprocess(coerceBoolean, z.boolean());
+}
+
+function isHttpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+}
+
+function isRegExpSource(value: string): boolean {
+  try {
+    new RegExp(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const nonEmpty = () => z.string().min(1);
+
+/** Names used in `provider,model` references and `provider/model` ids. */
+const providerName = nonEmpty().regex(/^[^,/\s]+$/, 'must not contain commas, slashes or spaces');
+const modelName = nonEmpty().regex(/^[^,]+$/, 'must not contain commas (a comma means "provider,model")');
+
+const MAX_MS = 24 * 60 * 60 * 1000;
+
+export const serverSchema = z.strictObject({
+  host: nonEmpty().default('127.0.0.1'),
+  port: int(0, 65535).default(3456),
+  bodyLimit: int(1, 2 ** 31).default(33_554_432),
+  maxHeaderSize: int(1024, 1 << 20).default(16_384),
+  maxNestingDepth: int(1, 10_000).default(128),
+  requestTimeoutMs: int(0, MAX_MS).default(600_000),
+  shutdownTimeoutMs: int(0, MAX_MS).default(10_000),
+});
+
+/** Mirrors `OpenAIQuirks` in src/protocols/openai/quirks.ts; every key optional. */
+export const quirksSchema = z.strictObject({
+  maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).optional(),
+  reasoningField: z.enum(['reasoning_content', 'reasoning']).optional(),
+  sendReasoningBack: bool().optional(),
+  reasoningEffort: bool().optional(),
+  streamUsage: bool().optional(),
+  cacheControl: bool().optional(),
+  topK: bool().optional(),
+});
+
+export const poolSchema = z.strictObject({
+  connections: int(1, 100_000).default(64),
+  connectTimeoutMs: int(1, MAX_MS).default(5_000),
+  headersTimeoutMs: int(0, MAX_MS).default(120_000),
+  bodyTimeoutMs: int(0, MAX_MS).default(300_000),
+  keepAliveTimeoutMs: int(1, MAX_MS).default(30_000),
+});
+
+export const providerSchema = z.strictObject({
+  name: providerName,
+  protocol: z.enum(['anthropic', 'openai']),
+  // Trailing slashes are dropped: adapters append `/chat/completions` or `/v1/messages`.
+  baseUrl: z
+    .string()
+    .refine(isHttpUrl, 'must be an http(s) URL')
+    .transform((url) => url.replace(/\/+$/, '')),
+  apiKey: z.string().optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+  preset: z.enum(providerPresetNames).optional(),
+  quirks: quirksSchema.optional(),
+  models: z.array(nonEmpty()).default([]),
+  pool: poolSchema.prefault({}),
+  defaultMaxTokens: int(1, 10_000_000).default(4096),
+});
+
+export const deploymentSchema = z.strictObject({
+  provider: nonEmpty(),
+  model: nonEmpty(),
+  weight: z.preprocess(coerceNumber, z.number().min(0).max(1_000_000)).default(1),
+});
+
+export const modelSchema = z.strictObject({
+  name: modelName,
+  deployments: z.array(deploymentSchema).min(1),
+  aliases: z.array(modelName).default([]),
+});
+
+/** The scenario routes whose value names a model (or `provider,model`). */
+export const routeNames = ['default', 'background', 'think', 'longContext', 'webSearch', 'image'] as const;
+export type RouteName = (typeof routeNames)[number];
+
+export const routesSchema = z.strictObject({
+  default: nonEmpty(),
+  background: nonEmpty().optional(),
+  think: nonEmpty().optional(),
+  longContext: nonEmpty().optional(),
+  longContextThreshold: int(1, 100_000_000).default(60_000),
+  webSearch: nonEmpty().optional(),
+  image: nonEmpty().optional(),
+  // Matches claude-3-5-haiku-…, claude-haiku-4-5… (Claude Code's background model).
+  backgroundPattern: z.string().refine(isRegExpSource, 'must be a valid regular expression').default('(^|[-_/])haiku'),
+  /** Path of a custom router module; made absolute against the config file's folder. */
+  custom: nonEmpty().optional(),
+});
+
+export const loggingSchema = z.strictObject({
+  level: z.enum(logLevels).default('info'),
+  format: z.enum(['json', 'pretty']).default('json'),
+  bodies: bool().default(false),
+});
+
+export const configSchema = z.strictObject({
+  server: serverSchema.prefault({}),
+  providers: z.array(providerSchema).min(1),
+  models: z.array(modelSchema).default([]),
+  routes: routesSchema,
+  logging: loggingSchema.prefault({}),
+});
+
+/** Allowed keys per object, by path pattern (`*` stands for an array index): used for hints. */
+export const knownKeys: Readonly<Record<string, readonly string[]>> = {
+  '': Object.keys(configSchema.shape),
+  server: Object.keys(serverSchema.shape),
+  'providers.*': Object.keys(providerSchema.shape),
+  'providers.*.pool': Object.keys(poolSchema.shape),
+  'providers.*.quirks': Object.keys(quirksSchema.shape),
+  'models.*': Object.keys(modelSchema.shape),
+  'models.*.deployments.*': Object.keys(deploymentSchema.shape),
+  routes: Object.keys(routesSchema.shape),
+  logging: Object.keys(loggingSchema.shape),
+};
+
+/**
+ * Keys other gateways use for the same thing (claude-code-router's config
+ * among them), by path pattern and normalised key (lower case, no `_`/`-`):
+ * say what replaces them rather than just "unknown key".
+ */
+export const replacedKeys: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  '': {
+    router: 'use routes',
+    host: 'use server.host',
+    port: 'use server.port',
+    log: 'use logging.level',
+    loglevel: 'use logging.level',
+    apikey: 'client keys are not configured here; provider keys go in providers[].apiKey',
+    apitimeoutms: 'use server.requestTimeoutMs',
+  },
+  'providers.*': {
+    apibaseurl: 'use baseUrl (the root URL for protocol anthropic, the URL ending in /v1 for openai)',
+    transformer: 'use preset and quirks',
+  },
+};
+
+type DeepReadonly<T> = T extends readonly (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** The validated, defaults-filled, deeply frozen configuration. */
+export type Config = DeepReadonly<z.output<typeof configSchema>>;
+export type ServerConfig = Config['server'];
+export type ProviderConfig = Config['providers'][number];
+export type ModelConfig = Config['models'][number];
+export type DeploymentConfig = ModelConfig['deployments'][number];
+export type RoutesConfig = Config['routes'];
+export type LoggingConfig = Config['logging'];
+export type QuirksConfig = NonNullable<ProviderConfig['quirks']>;
