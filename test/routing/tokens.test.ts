@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import fc from 'fast-check';
+import type { ChatRequest } from '../../src/model/types.ts';
+import {
+  IMAGE_TOKENS,
+  MESSAGE_OVERHEAD_TOKENS,
+  REQUEST_OVERHEAD_TOKENS,
+  TOOL_OVERHEAD_TOKENS,
+  countTextTokens,
+  countTokens,
+  estimateUpperBoundBytes,
+  exceedsTokens,
+} from '../../src/routing/tokens.ts';
+import { pngImage, request, userText } from './helpers.ts';
+
+test('texts are counted with the real o200k_base BPE', () => {
+  // Reference counts from OpenAI's tiktoken (o200k_base).
+  assert.equal(countTextTokens('hello world'), 2);
+  assert.equal(countTextTokens('Hello, world!'), 4);
+  assert.equal(countTextTokens('The quick brown fox jumps over the lazy dog.'), 10);
+  assert.equal(countTextTokens(''), 0);
+  // A character count would say 11 and 13; a bytes/4 estimate 3 and 4.
+  assert.notEqual(countTextTokens('hello world'), Math.ceil('hello world'.length / 4));
+});
+
+test('special-token text is counted as ordinary text instead of throwing', () => {
+  assert.ok(countTextTokens('<|endoftext|>') > 1);
+});
+
+test('a long text gets the same count from the cache as when first counted', () => {
+  const text = `${'The gateway routes requests. '.repeat(100)}${Math.random()}`;
+  const first = countTextTokens(text);
+  assert.equal(countTextTokens(text), first);
+  assert.equal(countTextTokens(`${text}`.slice(0)), first);
+});
+
+test('a request counts system, messages and fixed overheads', () => {
+  const req = request({ system: [{ type: 'text', text: 'hello world' }], messages: [userText('hello world')] });
+  assert.equal(countTokens(req), REQUEST_OVERHEAD_TOKENS + MESSAGE_OVERHEAD_TOKENS + 2 + MESSAGE_OVERHEAD_TOKENS + 2);
+});
+
+test('an image counts a fixed 1,600 tokens, also inside a tool result', () => {
+  const base = countTokens(request({ messages: [userText('hi')] }));
+  assert.equal(countTokens(request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, pngImage] }] })), base + IMAGE_TOKENS);
+  const inResult = request({ messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'tool_result', toolCallId: 'a', content: [pngImage] }] }] });
+  assert.equal(countTokens(inResult), base + IMAGE_TOKENS);
+});
+
+test('tool call inputs and tool results are counted', () => {
+  const input = { command: 'ls -la', description: 'List files' };
+  const req = request({
+    messages: [
+      userText('hi'),
+      { role: 'assistant', content: [{ type: 'tool_call', id: 'a', name: 'Bash', input }] },
+      { role: 'user', content: [{ type: 'tool_result', toolCallId: 'a', content: [{ type: 'text', text: 'hello world' }] }] },
+    ],
+  });
+  const expected =
+    REQUEST_OVERHEAD_TOKENS + 3 * MESSAGE_OVERHEAD_TOKENS + countTextTokens('hi') + countTextTokens('Bash') + countTextTokens(JSON.stringify(input)) + 2;
+  assert.equal(countTokens(req), expected);
+});
+
+test('tool definitions are counted', () => {
+  const schema = { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] };
+  const without = countTokens(request());
+  const withTool = countTokens(request({ tools: [{ kind: 'function', name: 'Read', description: 'Reads a file', inputSchema: schema }] }));
+  assert.equal(withTool - without, TOOL_OVERHEAD_TOKENS + countTextTokens('Read') + countTextTokens('Reads a file') + countTextTokens(JSON.stringify(schema)));
+});
+
+test('thinking from earlier turns is not counted as input', () => {
+  const plain = request({ messages: [userText('q'), { role: 'assistant', content: [{ type: 'text', text: 'a' }] }] });
+  const withThinking = request({
+    messages: [userText('q'), { role: 'assistant', content: [{ type: 'thinking', text: 'long thoughts '.repeat(50), signature: 's' }, { type: 'text', text: 'a' }] }],
+  });
+  assert.equal(countTokens(withThinking), countTokens(plain));
+});
+
+test('the byte estimate is an upper bound of the token count for any text', () => {
+  const part = fc.string({ unit: 'binary', maxLength: 200 });
+  fc.assert(
+    fc.property(fc.array(part, { maxLength: 4 }), part, fc.dictionary(fc.string({ maxLength: 8 }), part, { maxKeys: 3 }), (texts, system, input) => {
+      const req: ChatRequest = request({
+        system: [{ type: 'text', text: system }],
+        messages: [
+          { role: 'user', content: texts.map((text) => ({ type: 'text', text })) },
+          { role: 'assistant', content: [{ type: 'tool_call', id: 'x', name: 'T', input }] },
+        ],
+      });
+      return estimateUpperBoundBytes(req) >= countTokens(req);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('exceedsTokens agrees with countTokens around the threshold', () => {
+  const req = request({ system: [{ type: 'text', text: 'word '.repeat(500) }], messages: [userText('word '.repeat(500))] });
+  const count = countTokens(req);
+  assert.equal(exceedsTokens(req, count - 1), true);
+  assert.equal(exceedsTokens(req, count), false);
+  assert.equal(exceedsTokens(req, count + 1), false);
+});
+
+test('short requests never load the tokenizer', async () => {
+  // A fresh process, so no earlier test has loaded it already.
+  const script = `
+    import { buildRouter, isTokenizerLoaded, estimateUpperBoundBytes } from ${JSON.stringify(fileURLToPath(new URL('../../src/routing/index.ts', import.meta.url)))};
+    import { routingConfig, request, userText } from ${JSON.stringify(fileURLToPath(new URL('./helpers.ts', import.meta.url)))};
+    const router = await buildRouter(routingConfig({ longContextThreshold: 60000 }));
+    const req = request({ system: [{ type: 'text', text: 'You are a helpful assistant. '.repeat(500) }], messages: [userText('x'.repeat(20000))] });
+    const before = { loaded: isTokenizerLoaded(), bound: estimateUpperBoundBytes(req) };
+    const rules = new Set();
+    for (let i = 0; i < 1000; i++) rules.add(router.decide(req).rule);
+    const afterShort = isTokenizerLoaded();
+    const long = request({ messages: [userText('word '.repeat(20000))] });
+    const longRule = router.decide(long).rule;
+    console.log(JSON.stringify({ ...before, rules: [...rules], afterShort, longRule, afterLong: isTokenizerLoaded() }));
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 });
+  const result = JSON.parse(stdout) as { loaded: boolean; bound: number; rules: string[]; afterShort: boolean; longRule: string; afterLong: boolean };
+  assert.equal(result.loaded, false);
+  assert.ok(result.bound < 60_000 && result.bound > 30_000, `bound ${result.bound}`);
+  assert.deepEqual(result.rules, ['default']);
+  assert.equal(result.afterShort, false, 'the tokenizer stayed unloaded for short requests');
+  // A request that could be long does load it, and is found to be under the threshold (20,000 tokens).
+  assert.equal(result.longRule, 'default');
+  assert.equal(result.afterLong, true);
+});
