@@ -13,7 +13,7 @@ export function prepareAnthropicProvider(spec: ProviderSpec): PreparedProvider {
   };
   if (spec.apiKey) staticHeaders['x-api-key'] = spec.apiKey;
   const defaultMaxTokens = spec.defaultMaxTokens;
-  return Object.freeze({
+  const prepared: PreparedProvider = {
     name: spec.name,
     protocol: 'anthropic' as const,
     origin: url.origin,
@@ -24,5 +24,6 @@ export function prepareAnthropicProvider(spec: ProviderSpec): PreparedProvider {
     // Beta flags and the API version a client asks for pass through untouched.
     forwardedClientHeaders: Object.freeze(['anthropic-version', 'anthropic-beta']),
     encode: (req, upstreamModel) => encodeAnthropicRequest(req, upstreamModel, { defaultMaxTokens }),
-  });
+  };
+  return Object.freeze(prepared);
 }

@@ -26,7 +26,7 @@ export function prepareOpenAIProvider(spec: ProviderSpec): PreparedProvider {
     ...spec.headers,
   };
   if (spec.apiKey) staticHeaders.authorization = `Bearer ${spec.apiKey}`;
-  return Object.freeze({
+  const prepared: PreparedProvider = {
     name: spec.name,
     protocol: 'openai' as const,
     origin: url.origin,
@@ -36,5 +36,6 @@ export function prepareOpenAIProvider(spec: ProviderSpec): PreparedProvider {
     staticHeaders: Object.freeze(staticHeaders),
     forwardedClientHeaders: Object.freeze(['openai-organization', 'openai-project']),
     encode: (req, upstreamModel) => encodeOpenAIRequest(req, upstreamModel, quirks),
-  });
+  };
+  return Object.freeze(prepared);
 }

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { test } from 'node:test';
+import { postJson, startStack } from './stack.ts';
+
+function rawRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer }): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: options.method ?? 'POST', headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+const valid = { model: 'claude-mock', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] };
+
+test('bad input gets a 400 in the Anthropic shape with a request id, and the gateway keeps serving', async (t) => {
+  const { gateway } = await startStack(t);
+  const url = `${gateway.url}/v1/messages`;
+  const cases: Array<{ name: string; body: string | Buffer; contentType?: string; code: string }> = [
+    { name: 'malformed JSON', body: '{"model": "x", ', code: 'SWY_ERR_BAD_JSON' },
+    { name: 'empty body', body: '', code: 'SWY_ERR_EMPTY_BODY' },
+    { name: 'wrong content type', body: JSON.stringify(valid), contentType: 'text/plain', code: 'SWY_ERR_BAD_CONTENT_TYPE' },
+    { name: 'invalid UTF-8', body: Buffer.concat([Buffer.from('{"model":"x","messages":[{"role":"user","content":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')]), code: 'SWY_ERR_BAD_UTF8' },
+    { name: 'absurd nesting', body: `{"model":"x","messages":${'['.repeat(5000)}${']'.repeat(5000)}}`, code: 'SWY_ERR_TOO_DEEP' },
+    { name: 'missing model', body: JSON.stringify({ messages: [] }), code: 'model' },
+    { name: 'messages not an array', body: JSON.stringify({ model: 'x', messages: 'hello' }), code: 'messages' },
+  ];
+  for (const c of cases) {
+    const body = Buffer.isBuffer(c.body) ? c.body : Buffer.from(c.body);
+    const res = await rawRequest(url, { headers: { 'content-type': c.contentType ?? 'application/json', 'content-length': String(body.length) }, body });
+    assert.equal(res.status, 400, `${c.name}: ${res.body}`);
+    const json = JSON.parse(res.body) as { type: string; error: { type: string; message: string } };
+    assert.equal(json.type, 'error', c.name);
+    assert.equal(json.error.type, 'invalid_request_error', c.name);
+    assert.ok(typeof res.headers['x-request-id'] === 'string' && res.headers['x-request-id'].length > 0, `${c.name}: request id`);
+    if (c.code.startsWith('SWY_')) assert.ok(json.error.message.length > 0);
+    else assert.match(json.error.message, new RegExp(c.code), c.name);
+  }
+  const ok = await postJson(url, valid);
+  assert.equal(ok.status, 200, ok.text);
+});
+
+test('bad input on the OpenAI surface gets the OpenAI error shape', async (t) => {
+  const { gateway } = await startStack(t);
+  const res = await postJson(`${gateway.url}/v1/chat/completions`, '{nope');
+  assert.equal(res.status, 400);
+  const error = res.json.error as { type: string; message: string; code: string };
+  assert.equal(error.type, 'invalid_request_error');
+  assert.equal(error.code, 'SWY_ERR_BAD_JSON');
+  assert.ok(res.headers.get('x-request-id'));
+});
+
+test('a body over the limit gets a 413 and the gateway keeps serving', async (t) => {
+  const { gateway } = await startStack(t);
+  const big = JSON.stringify({ ...valid, messages: [{ role: 'user', content: 'x'.repeat(2 * 1024 * 1024) }] });
+  const res = await postJson(`${gateway.url}/v1/messages`, big);
+  assert.equal(res.status, 413);
+  assert.equal((res.json.error as { type: string }).type, 'request_too_large');
+  const ok = await postJson(`${gateway.url}/v1/messages`, valid);
+  assert.equal(ok.status, 200);
+});
+
+test('oversized headers get a 431 with a JSON body and the gateway keeps serving', async (t) => {
+  const { gateway } = await startStack(t);
+  const res = await rawRequest(`${gateway.url}/v1/messages`, {
+    headers: { 'content-type': 'application/json', 'x-big': 'a'.repeat(40_000) },
+    body: Buffer.from(JSON.stringify(valid)),
+  });
+  assert.equal(res.status, 431);
+  assert.ok((JSON.parse(res.body) as { error: unknown }).error);
+  const ok = await postJson(`${gateway.url}/v1/messages`, valid);
+  assert.equal(ok.status, 200);
+});
+
+test('an unknown path answers 404 in the protocol shape of its prefix', async (t) => {
+  const { gateway } = await startStack(t);
+  const res = await postJson(`${gateway.url}/v1/messages/nope`, valid);
+  assert.equal(res.status, 404);
+  assert.equal(res.json.type, 'error');
+  const res2 = await fetch(`${gateway.url}/v1/nothing`);
+  assert.equal(res2.status, 404);
+  assert.ok(((await res2.json()) as { error: unknown }).error);
+});
+
+test('an incoming x-request-id is echoed back and passed upstream', async (t) => {
+  const { gateway, mock } = await startStack(t);
+  const res = await postJson(`${gateway.url}/v1/messages`, valid, { 'x-request-id': 'trace-abc-123' });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('x-request-id'), 'trace-abc-123');
+  assert.equal(res.headers.get('request-id'), 'trace-abc-123');
+  const last = mock.stats.last.at(-1);
+  assert.equal(last?.headers['x-request-id'], 'trace-abc-123');
+});

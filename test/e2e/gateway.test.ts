@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SseParser } from '../../src/protocols/sse.ts';
+import { defaultYaml, postJson, startStack } from './stack.ts';
+
+const ask = (model: string, extra: Record<string, unknown> = {}) => ({
+  model,
+  max_tokens: 64,
+  messages: [{ role: 'user', content: 'Tell me about switchyards' }],
+  ...extra,
+});
+
+async function readSse(res: Response): Promise<Array<{ event: string | undefined; data: string }>> {
+  const parser = new SseParser();
+  const out = parser.push(await res.text());
+  out.push(...parser.end());
+  return out;
+}
+
+test('Anthropic to Anthropic passes the upstream bytes through and only rewrites the model', async (t) => {
+  const { gateway, mock } = await startStack(t);
+  const body = { ...ask('claude-mock'), context_management: { edits: [] }, some_future_field: { x: 1 } };
+  const res = await postJson(`${gateway.url}/v1/messages?beta=true`, body, {
+    'anthropic-beta': 'interleaved-thinking-2025-05-14,context-management-2025-06-27',
+    'anthropic-version': '2023-06-01',
+    'x-api-key': 'client-key-never-forwarded',
+  });
+  assert.equal(res.status, 200, res.text);
+  const upstream = mock.stats.last.at(-1)!;
+  assert.equal(upstream.path, '/v1/messages?beta=true');
+  assert.deepEqual(upstream.body, { ...body, model: 'upstream-claude' });
+  assert.equal(upstream.headers['anthropic-beta'], 'interleaved-thinking-2025-05-14,context-management-2025-06-27');
+  assert.equal(upstream.headers['x-api-key'], 'sk-ant-secret');
+  assert.equal(res.json.type, 'message');
+  assert.equal(res.json.model, 'upstream-claude');
+});
+
+test('OpenAI to OpenAI streams through untouched', async (t) => {
+  const { gateway, mock } = await startStack(t);
+  const direct = await fetch(`${mock.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...ask('upstream-gpt'), stream: true, stream_options: { include_usage: true } }),
+  });
+  const directText = await direct.text();
+  const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...ask('gpt-mock'), stream: true, stream_options: { include_usage: true } }),
+  });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+  const text = await res.text();
+  // Chunk ids and timestamps differ per call; the rest must be identical.
+  const normalise = (s: string) => s.replace(/"id":"[^"]*"/g, '"id":"X"').replace(/"created":\d+/g, '"created":0');
+  assert.equal(normalise(text), normalise(directText));
+  assert.match(text, /data: \[DONE\]/);
+});
+
+test('an Anthropic client reaches an OpenAI provider, streaming, translated event by event', async (t) => {
+  const { gateway, mock } = await startStack(t);
+  const res = await fetch(`${gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...ask('gpt-mock'), stream: true }),
+  });
+  assert.equal(res.status, 200);
+  const events = await readSse(res);
+  const names = events.map((e) => e.event);
+  assert.equal(names[0], 'message_start');
+  assert.equal(names.at(-1), 'message_stop');
+  assert.ok(names.includes('content_block_delta'));
+  const upstream = mock.stats.last.at(-1)!;
+  assert.equal(upstream.path, '/v1/chat/completions');
+  assert.equal((upstream.body as { model: string }).model, 'upstream-gpt');
+  const text = events
+    .filter((e) => e.event === 'content_block_delta')
+    .map((e) => (JSON.parse(e.data) as { delta: { text?: string } }).delta.text ?? '')
+    .join('');
+  assert.match(text, /Mock reply/);
+});
+
+test('an OpenAI client reaches an Anthropic provider, non-streaming', async (t) => {
+  const { gateway, mock } = await startStack(t);
+  const res = await postJson(`${gateway.url}/v1/chat/completions`, {
+    model: 'claude-mock',
+    messages: [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Tell me about switchyards' },
+    ],
+  });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.json.object, 'chat.completion');
+  const choice = (res.json.choices as Array<{ message: { content: string }; finish_reason: string }>)[0]!;
+  assert.match(choice.message.content, /Mock reply/);
+  assert.equal(choice.finish_reason, 'stop');
+  const upstream = mock.stats.last.at(-1)!;
+  assert.equal(upstream.path, '/v1/messages');
+  const sent = upstream.body as { system: unknown; max_tokens: number; model: string };
+  assert.equal(sent.model, 'upstream-claude');
+  assert.ok(sent.max_tokens > 0, 'max_tokens is filled in for Anthropic');
+  assert.ok(JSON.stringify(sent.system).includes('Be brief.'));
+  const usage = res.json.usage as { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  assert.ok(usage.prompt_tokens > 0 && usage.completion_tokens > 0);
+  assert.equal(usage.total_tokens, usage.prompt_tokens + usage.completion_tokens);
+});
+
+test('an upstream error status comes back in the client protocol shape', async (t) => {
+  const { gateway, mock } = await startStack(t);
+  mock.setOptions({ fault: 'status:400' });
+  const res = await postJson(`${gateway.url}/v1/messages`, ask('gpt-mock'));
+  assert.equal(res.status, 400);
+  assert.equal(res.json.type, 'error');
+  assert.equal((res.json.error as { type: string }).type, 'invalid_request_error');
+  mock.setOptions({ fault: '429:3' });
+  const res2 = await postJson(`${gateway.url}/v1/chat/completions`, ask('claude-mock'));
+  assert.equal(res2.status, 429);
+  assert.equal(res2.headers.get('retry-after'), '3');
+  assert.equal((res2.json.error as { type: string }).type, 'rate_limit_error');
+});
+
+test('a mid-stream upstream error becomes a protocol error event and the stream closes', async (t) => {
+  const { gateway, mock } = await startStack(t);
+  for (const [model, path] of [['gpt-mock', '/v1/messages'], ['claude-mock', '/v1/messages'], ['claude-mock', '/v1/chat/completions'], ['gpt-mock', '/v1/chat/completions']] as const) {
+    for (const fault of ['error-mid-stream', 'drop-mid-stream', 'no-finish']) {
+      mock.setOptions({ fault });
+      const res = await fetch(`${gateway.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...ask(model), stream: true }),
+      });
+      const events = await readSse(res);
+      const last = events.at(-1)!;
+      const label = `${model} via ${path} with ${fault}`;
+      if (fault === 'no-finish' && model === (path === '/v1/messages' ? 'gpt-mock' : 'claude-mock')) {
+        // Translated: the stream still ends well-formed.
+        if (path === '/v1/messages') assert.equal(last.event, 'message_stop', label);
+        else assert.equal(last.data, '[DONE]', label);
+        continue;
+      }
+      if (path === '/v1/messages') {
+        assert.equal(last.event, 'error', label);
+        assert.equal((JSON.parse(last.data) as { type: string }).type, 'error', label);
+      } else {
+        assert.ok((JSON.parse(last.data) as { error?: unknown }).error, label);
+      }
+    }
+  }
+});
+
+test('fails over to the next deployment when the first cannot be reached', async (t) => {
+  const { gateway } = await startStack(t, {
+    yaml: (url) =>
+      defaultYaml(url).replace(
+        'routes:',
+        `  - { name: dead-then-alive, deployments: [ { provider: dead, model: x }, { provider: oai, model: upstream-gpt } ] }\nroutes:`,
+      ).replace('providers:', 'providers:\n  - { name: dead, protocol: openai, baseUrl: "http://127.0.0.1:9/v1" }'),
+  });
+  const res = await postJson(`${gateway.url}/v1/chat/completions`, ask('dead-then-alive'));
+  assert.equal(res.status, 200, res.text);
+});
+
+test('the upstream call is aborted when the client goes away', async (t) => {
+  const { gateway, mock } = await startStack(t, { mock: { tokensPerSecond: 20, outputTokens: 200 } });
+  const controller = new AbortController();
+  const res = await fetch(`${gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...ask('gpt-mock', { max_tokens: 1000 }), stream: true }),
+    signal: controller.signal,
+  });
+  const reader = res.body!.getReader();
+  await reader.read();
+  controller.abort();
+  const deadline = Date.now() + 5000;
+  while (mock.stats.aborted === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(mock.stats.aborted, 1);
+});
+
+test('models, health, ready and count_tokens answer', async (t) => {
+  const { gateway } = await startStack(t);
+  await gateway.warmed;
+  const models = (await (await fetch(`${gateway.url}/v1/models`)).json()) as { data: Array<{ id: string }> };
+  assert.deepEqual(models.data.map((m) => m.id).sort(), ['claude-mock', 'gpt-mock']);
+  assert.equal((await fetch(`${gateway.url}/health`)).status, 200);
+  assert.equal((await fetch(`${gateway.url}/ready`)).status, 200);
+  const count = await postJson(`${gateway.url}/v1/messages/count_tokens`, { model: 'gpt-mock', messages: [{ role: 'user', content: 'hello world' }] });
+  assert.equal(count.status, 200);
+  assert.ok((count.json.input_tokens as number) > 0);
+});
+
+test('one log line per request names the rule and deployment and never a key', async (t) => {
+  const { gateway, logs } = await startStack(t);
+  const res = await postJson(`${gateway.url}/v1/messages`, ask('claude-haiku-4-5-20251001'), { 'x-api-key': 'client-secret-key' });
+  assert.equal(res.status, 200);
+  await new Promise((r) => setTimeout(r, 50));
+  const lines = logs.filter((l) => l.msg === 'request');
+  assert.equal(lines.length, 1);
+  const line = lines[0]!;
+  assert.equal(line.rule, 'background');
+  assert.equal(line.deployment, 'oai/upstream-gpt');
+  assert.equal(line.status, 200);
+  assert.ok(typeof line.latencyMs === 'number');
+  assert.ok((line.usage as { outputTokens: number }).outputTokens > 0);
+  const all = JSON.stringify(logs);
+  for (const secret of ['sk-oai-secret', 'sk-ant-secret', 'client-secret-key']) assert.ok(!all.includes(secret), secret);
+});
