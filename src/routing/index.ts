@@ -28,7 +28,7 @@ import { loadCustomRouter } from './custom.ts';
 import { hasWebSearchTool, lastUserMessageHasImage, subagentModel, wantsThinking } from './rules.ts';
 import type { RouteDecision, RouteRule } from './table.ts';
 import { RoutingTable } from './table.ts';
-import { countTokens, exceedsTokens } from './tokens.ts';
+import { countTokens, exceedsTokens, loadTokenizer } from './tokens.ts';
 
 export type { CustomRouter, CustomRouterContext } from './custom.ts';
 export type { Deployment, RouteDecision, RouteRule } from './table.ts';
@@ -48,6 +48,12 @@ export interface RouterOptions {
    * built-in rules. The gateway logs it.
    */
   onCustomRouterError?: (error: unknown) => void;
+  /**
+   * Load the tokenizer now when routes.longContext is configured. Loading is
+   * synchronous and takes about a second: better at start than stalling the
+   * event loop on the first long request. Off by default (tests, CLI tools).
+   */
+  preloadTokenizer?: boolean;
 }
 
 /** Dynamic names (custom router results, subagent tags) resolved so far; bounded. */
@@ -184,5 +190,6 @@ class ScenarioRouter implements Router {
 export async function buildRouter(config: Config, options: RouterOptions = {}): Promise<Router> {
   const table = new RoutingTable(config);
   const custom = config.routes.custom === undefined ? undefined : await loadCustomRouter(config.routes.custom);
+  if (options.preloadTokenizer === true && config.routes.longContext !== undefined) loadTokenizer();
   return new ScenarioRouter(config, table, custom, options);
 }

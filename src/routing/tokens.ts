@@ -8,7 +8,7 @@
  * - a byte-length upper bound first: a byte-level BPE token covers at least one
  *   UTF-8 byte, so a request whose bytes are under the threshold is under it in
  *   tokens too and never touches (or loads) the tokenizer;
- * - counts of long texts are cached by content, because clients resend the same
+ * - counts of texts are cached by content, because clients resend the same
  *   system prompt, tool definitions and history on every turn;
  * - the threshold check stops counting as soon as the threshold is passed.
  */
@@ -25,8 +25,10 @@ export const REQUEST_OVERHEAD_TOKENS = 3;
 /** Framing of each tool definition. */
 export const TOOL_OVERHEAD_TOKENS = 8;
 
-const CACHE_MIN_LENGTH = 256;
+// Short texts are cached too: js-tiktoken compiles its regexes on every
+// encode call (~10 µs), which dominates for tool names and short messages.
 const CACHE_MAX_CHARS = 8_000_000;
+const CACHE_MAX_ENTRIES = 50_000;
 
 const requireCjs = createRequire(import.meta.url);
 let encoder: Tiktoken | undefined;
@@ -56,7 +58,7 @@ function encode(text: string): number {
 /** BPE token count of one text (o200k_base). */
 export function countTextTokens(text: string): number {
   if (text.length === 0) return 0;
-  if (text.length < CACHE_MIN_LENGTH || text.length > CACHE_MAX_CHARS / 8) return encode(text);
+  if (text.length > CACHE_MAX_CHARS / 8) return encode(text);
   const hit = cache.get(text);
   if (hit !== undefined) {
     // Re-insert: Map order is the eviction order, so this keeps it LRU.
@@ -68,7 +70,7 @@ export function countTextTokens(text: string): number {
   cache.set(text, count);
   cachedChars += text.length;
   for (const oldest of cache.keys()) {
-    if (cachedChars <= CACHE_MAX_CHARS) break;
+    if (cachedChars <= CACHE_MAX_CHARS && cache.size <= CACHE_MAX_ENTRIES) break;
     cache.delete(oldest);
     cachedChars -= oldest.length;
   }

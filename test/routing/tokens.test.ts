@@ -129,3 +129,16 @@ test('short requests never load the tokenizer', async () => {
   assert.equal(result.longRule, 'default');
   assert.equal(result.afterLong, true);
 });
+
+test('buildRouter loads the tokenizer up front when asked and a longContext route exists', async () => {
+  const script = `
+    import { buildRouter, isTokenizerLoaded } from ${JSON.stringify(fileURLToPath(new URL('../../src/routing/index.ts', import.meta.url)))};
+    import { routingConfig } from ${JSON.stringify(fileURLToPath(new URL('./helpers.ts', import.meta.url)))};
+    await buildRouter(routingConfig({ longContext: undefined }), { preloadTokenizer: true });
+    const withoutRoute = isTokenizerLoaded();
+    await buildRouter(routingConfig(), { preloadTokenizer: true });
+    console.log(JSON.stringify({ withoutRoute, withRoute: isTokenizerLoaded() }));
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 });
+  assert.deepEqual(JSON.parse(stdout), { withoutRoute: false, withRoute: true });
+});
