@@ -57,7 +57,8 @@ function userParts(opts: Options): fc.Arbitrary<Part[]> {
 const toolCall = fc.record({ id: nonEmpty, name: nonEmpty, input: jsonObject }).map((c) => ({ type: 'tool_call' as const, ...c }));
 
 function thinking(opts: Options): fc.Arbitrary<Part[]> {
-  if (!opts.quirks.sendReasoningBack) return fc.constant([]);
+  const none = fc.constant<Part[]>([]);
+  if (!opts.quirks.sendReasoningBack) return none;
   const signed = fc.array(
     fc.oneof(
       fc.record({ text: nonEmpty, signature: nonEmpty }).map((t) => ({ type: 'thinking' as const, ...t })),
@@ -65,8 +66,8 @@ function thinking(opts: Options): fc.Arbitrary<Part[]> {
     ),
     { minLength: 1, maxLength: 3 },
   ).filter((parts) => parts.some((p) => p.type === 'thinking'));
-  const unsigned = nonEmpty.map((t) => [{ type: 'thinking' as const, text: t }]);
-  return fc.oneof(fc.constant([]), unsigned, signed);
+  const unsigned = nonEmpty.map((t): Part[] => [{ type: 'thinking', text: t }]);
+  return fc.oneof(none, unsigned, signed as fc.Arbitrary<Part[]>);
 }
 
 function assistant(opts: Options): fc.Arbitrary<Message> {
