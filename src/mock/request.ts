@@ -72,8 +72,10 @@ export function parseAnthropicRequest(body: unknown, raw: string): ParseResult {
   let lastUserText = '';
   for (let i = messages.length - 1; i >= 0; i--) {
     const message = messages[i];
-    if (!isRecord(message) || (message['role'] !== 'user' && message['role'] !== 'assistant')) {
-      return `messages.${i}: role must be "user" or "assistant"`;
+    // Claude Code sends `system`-role messages mid-conversation; the real API accepts them.
+    const role = isRecord(message) ? message['role'] : undefined;
+    if (!isRecord(message) || (role !== 'user' && role !== 'assistant' && role !== 'system')) {
+      return `messages.${i}: role must be "user", "assistant" or "system"`;
     }
     const content = message['content'];
     if (typeof content !== 'string' && !Array.isArray(content)) return `messages.${i}.content: must be a string or an array`;

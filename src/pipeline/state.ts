@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/index.ts';
 import { prepareProvider, type PreparedProvider, type ProviderSpec } from '../providers/index.ts';
+import type { Logger } from '../observability/logger.ts';
 import { buildRouter, type Router } from '../routing/index.ts';
 
 export interface GatewayState {
@@ -14,10 +15,15 @@ export interface GatewayState {
   readonly providers: ReadonlyMap<string, PreparedProvider>;
 }
 
-export async function buildState(config: Config, version: number): Promise<GatewayState> {
+export async function buildState(config: Config, version: number, logger: Logger): Promise<GatewayState> {
   const providers = new Map<string, PreparedProvider>();
   for (const spec of config.providers) providers.set(spec.name, prepareProvider(spec as ProviderSpec));
-  const router = await buildRouter(config);
+  const router = await buildRouter(config, {
+    onCustomRouterError: (err) => logger.warn({ err }, 'the custom router failed; the built-in rules decided instead'),
+    // Loading the BPE ranks takes about a second: pay it at start, not on a
+    // request, when a long-context route will need it.
+    preloadTokenizer: config.routes.longContext !== undefined,
+  });
   return Object.freeze({ version, config, router, providers });
 }
 

@@ -34,7 +34,7 @@ export interface Gateway {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
-  const holder = new StateHolder(await buildState(config, 1));
+  const holder = new StateHolder(await buildState(config, 1, logger));
   const pools = new UpstreamPools();
   let ready = false;
   const app = buildApp({
@@ -68,7 +68,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     warmed,
     async reload(next: Config): Promise<void> {
-      const state = await buildState(next, ++version);
+      const state = await buildState(next, ++version, logger);
       holder.swap(state);
       await pools.retain(warmTargets());
       void pools.warm(warmTargets());
