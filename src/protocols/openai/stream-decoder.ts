@@ -57,8 +57,8 @@ class Decoder implements OpenAIStreamDecoder {
 
   push(msg: SseMessage): StreamEvent[] {
     if (this.#done) return [];
-    const data = msg.data.trim();
-    if (data === '[DONE]') return this.#finish([]);
+    const data = msg.data;
+    if (data === '[DONE]' || (data.length < 16 && data.trim() === '[DONE]')) return this.#finish([]);
     let chunk: unknown;
     try {
       chunk = JSON.parse(data);
