@@ -62,7 +62,6 @@ export async function runStart(argv: string[]): Promise<number> {
     );
   }
   const gateway = await startGateway({ config, logger, host: values.host, port });
-  logger.info({ url: gateway.url, config: configFile ?? '(built-in example)' }, `Switchyard listening on ${gateway.url}`);
 
   const reload = async (next: Config): Promise<void> => {
     try {
@@ -116,5 +115,7 @@ export async function runStart(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Logged last: once a supervisor reads this line, every signal handler is in place.
+  logger.info({ url: gateway.url, config: configFile ?? '(built-in example)' }, `Switchyard listening on ${gateway.url}`);
   return 0;
 }

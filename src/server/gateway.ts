@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { buildState, StateHolder } from '../pipeline/state.ts';
-import { UpstreamPools } from '../upstream/pools.ts';
+import { UpstreamPools, type PoolSettings } from '../upstream/pools.ts';
 import { buildApp } from './app.ts';
 
 export interface GatewayOptions {
@@ -53,7 +53,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const address = app.server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
-  const warmTargets = (): Array<{ origin: string; path: string; settings: import('../upstream/pools.ts').PoolSettings }> =>
+  const warmTargets = (): Array<{ origin: string; path: string; settings: PoolSettings }> =>
     [...holder.current.providers.values()].map((p) => ({ origin: p.origin, path: p.warmPath, settings: p.pool }));
   const warmed = pools.warm(warmTargets()).then(() => {
     ready = true;

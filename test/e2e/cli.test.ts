@@ -1,0 +1,141 @@
+/**
+ * The `switchyard` command as a user runs it: a real child process, its log
+ * lines read from stdout.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rename, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startMockProvider } from '../../src/mock/server.ts';
+
+const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+interface Running {
+  child: ChildProcess;
+  lines: Array<Record<string, unknown>>;
+  url: string;
+  waitFor(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+}
+
+async function startCli(t: TestContext, args: string[], cwd: string): Promise<Running> {
+  const child = spawn(process.execPath, [cli, 'start', '--port', '0', '--log-format', 'json', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  const waiters = new Set<() => void>();
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      lines.push({ msg: line });
+    }
+    for (const w of waiters) w();
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const waitFor = (predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 10_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const check = (): void => {
+        const found = lines.find(predicate);
+        if (found) {
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`timed out; stdout: ${JSON.stringify(lines)} stderr: ${stderr}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  const listening = await waitFor((l) => typeof l.url === 'string' && String(l.msg).startsWith('Switchyard listening'));
+  return { child, lines, url: String(listening.url), waitFor, exited };
+}
+
+test('with no config it serves the built-in example on an in-process mock and says so', async (t) => {
+  const cwd = await mkdtemp(join(tmpdir(), 'swy-'));
+  const run = await startCli(t, [], cwd);
+  assert.ok(run.lines.some((l) => String(l.msg).includes('in-process mock provider')));
+  const res = await fetch(`${run.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  assert.equal(res.status, 200);
+  run.child.kill('SIGTERM');
+  assert.equal(await run.exited, 0);
+});
+
+test('an edited config is swapped in; an invalid edit is rejected and the old one keeps serving', async (t) => {
+  const mock = await startMockProvider({ port: 0 });
+  t.after(() => mock.close());
+  const dir = await mkdtemp(join(tmpdir(), 'swy-'));
+  const file = join(dir, 'switchyard.yaml');
+  const yaml = (model: string) => `
+providers:
+  - { name: mock, protocol: openai, baseUrl: "${mock.url}/v1", apiKey: "\${MOCK_KEY:-none}" }
+models:
+  - { name: ${model}, deployments: [ { provider: mock, model: upstream } ] }
+routes: { default: ${model} }
+`;
+  await writeFile(file, yaml('first-model'));
+  const run = await startCli(t, ['--config', file], dir);
+  const models = async () => ((await (await fetch(`${run.url}/v1/models`)).json()) as { data: Array<{ id: string }> }).data.map((m) => m.id);
+  assert.deepEqual(await models(), ['first-model']);
+
+  // Editors often write a new file and rename it over the old one.
+  await writeFile(`${file}.tmp`, yaml('second-model'));
+  await rename(`${file}.tmp`, file);
+  await run.waitFor((l) => l.msg === 'configuration reloaded');
+  assert.deepEqual(await models(), ['second-model']);
+
+  await writeFile(file, 'providers: [ { name: 1 } ]\nrouts: {}\n');
+  await run.waitFor((l) => String(l.msg).includes('the edited configuration is invalid'));
+  assert.deepEqual(await models(), ['second-model']);
+
+  run.child.kill('SIGTERM');
+  assert.equal(await run.exited, 0);
+});
+
+test('SIGHUP reloads the config file', async (t) => {
+  const mock = await startMockProvider({ port: 0 });
+  t.after(() => mock.close());
+  const dir = await mkdtemp(join(tmpdir(), 'swy-'));
+  const file = join(dir, 'conf.yaml');
+  const yaml = (model: string) =>
+    `providers: [ { name: mock, protocol: openai, baseUrl: "${mock.url}/v1" } ]\nmodels: [ { name: ${model}, deployments: [ { provider: mock, model: m } ] } ]\nroutes: { default: ${model} }\n`;
+  await writeFile(file, yaml('a'));
+  const run = await startCli(t, ['--config', file], dir);
+  // Same content as before, so only the signal (not the file watcher) can cause a reload.
+  run.child.kill('SIGHUP');
+  await run.waitFor((l) => l.msg === 'configuration reloaded');
+  const models = ((await (await fetch(`${run.url}/v1/models`)).json()) as { data: Array<{ id: string }> }).data.map((m) => m.id);
+  assert.deepEqual(models, ['a']);
+  run.child.kill('SIGINT');
+  assert.equal(await run.exited, 0);
+});
+
+test('a config with problems stops the start with every problem listed', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'swy-'));
+  const file = join(dir, 'bad.yaml');
+  await writeFile(file, 'providers:\n  - { name: a, protocol: gopher, baseUrl: "not a url", apiKey: "${NOPE_KEY}" }\nroutes: { default: missing }\n');
+  const child = spawn(process.execPath, [cli, 'start', '--config', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 1);
+  assert.match(stderr, /providers\.0\.protocol/);
+  assert.match(stderr, /providers\.0\.baseUrl/);
+  assert.match(stderr, /NOPE_KEY/);
+  assert.match(stderr, /routes\.default/);
+});
