@@ -28,6 +28,20 @@ export function createAnthropicStreamDecoder(): AnthropicStreamDecoder {
   const indexes = new Map<number, number>();
   let nextIndex = 0;
   let finished = false;
+  /** The open tool_use block (internal index) and whether it got any arguments. */
+  let openTool = DROPPED;
+  let toolHasArgs = false;
+
+  /**
+   * Every decoder promises that a tool call's concatenated tool_args parse as
+   * JSON: Anthropic sends only an empty partial_json for a tool without
+   * parameters, so `{}` stands in for it.
+   */
+  function closeTool(): StreamEvent[] {
+    const index = openTool;
+    openTool = DROPPED;
+    return toolHasArgs || index === DROPPED ? none : [{ type: 'block_delta', index, delta: { type: 'tool_args', json: '{}' } }];
+  }
 
   function internalIndex(data: JsonObject): number {
     const index = data.index;
@@ -63,9 +77,12 @@ export function createAnthropicStreamDecoder(): AnthropicStreamDecoder {
         const id = typeof block.id === 'string' ? block.id : '';
         const name = typeof block.name === 'string' ? block.name : '';
         events = [{ type: 'block_start', index, block: { type: 'tool_call', id, name } }];
+        openTool = index;
+        toolHasArgs = false;
         // The input arrives as input_json_delta; a non-empty start input (not
         // sent by Anthropic itself) would otherwise be lost.
         if (isObject(block.input) && Object.keys(block.input).length > 0) {
+          toolHasArgs = true;
           events.push({ type: 'block_delta', index, delta: { type: 'tool_args', json: JSON.stringify(block.input) } });
         }
         break;
@@ -99,6 +116,7 @@ export function createAnthropicStreamDecoder(): AnthropicStreamDecoder {
         break;
       case 'input_json_delta':
         if (typeof d.partial_json !== 'string' || d.partial_json.length === 0) return none;
+        if (index === openTool) toolHasArgs = true;
         delta = { type: 'tool_args', json: d.partial_json };
         break;
       default:
@@ -128,7 +146,9 @@ export function createAnthropicStreamDecoder(): AnthropicStreamDecoder {
         return blockDelta(data);
       case 'content_block_stop': {
         const index = internalIndex(data);
-        return index === DROPPED ? none : [{ type: 'block_stop', index }];
+        if (index === DROPPED) return none;
+        const stop: StreamEvent = { type: 'block_stop', index };
+        return index === openTool ? [...closeTool(), stop] : [stop];
       }
       case 'message_delta': {
         const d = isObject(data.delta) ? data.delta : {};
@@ -168,7 +188,8 @@ export function createAnthropicStreamDecoder(): AnthropicStreamDecoder {
     },
     // A stream cut before message_stop is left open: the encoder on the other
     // side closes it well-formed, and the missing stop reason tells the
-    // gateway the answer was truncated.
-    end: () => none,
+    // gateway the answer was truncated. Only a tool call still waiting for
+    // its arguments gets its `{}`.
+    end: () => (finished ? none : closeTool()),
   };
 }

@@ -133,10 +133,17 @@ test('a truncated stream is not completed by the decoder: no stop reason is inve
   assert.ok(!events.some((e) => e.type === 'message_delta' || e.type === 'message_stop'));
 });
 
-test('a tool call with no arguments decodes with no tool_args delta', () => {
-  const events = decodeAnthropicSse(fixture('empty-tool-input'));
-  assert.ok(!events.some((e) => e.type === 'block_delta'));
-  assert.deepEqual(events[1], { type: 'block_start', index: 0, block: { type: 'tool_call', id: 'toolu_01Ld2NpQ8sRt4vWx6yZa1bCd', name: 'get_time' } });
+test('a tool call with no arguments gets one {} tool_args delta, so its arguments always parse', () => {
+  assert.deepEqual(decodeAnthropicSse(fixture('empty-tool-input')).slice(1, 4), [
+    { type: 'block_start', index: 0, block: { type: 'tool_call', id: 'toolu_01Ld2NpQ8sRt4vWx6yZa1bCd', name: 'get_time' } },
+    { type: 'block_delta', index: 0, delta: { type: 'tool_args', json: '{}' } },
+    { type: 'block_stop', index: 0 },
+  ]);
+});
+
+test('a stream cut while a tool call waits for its arguments ends that call with {}', () => {
+  const events = decodeAnthropicSse(fixture('empty-tool-input').split('event: content_block_delta')[0]!);
+  assert.deepEqual(events.at(-1), { type: 'block_delta', index: 0, delta: { type: 'tool_args', json: '{}' } });
 });
 
 test('redacted thinking keeps its data and a stop sequence is reported', () => {
