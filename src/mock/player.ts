@@ -2,11 +2,14 @@
  * Writes a stream script to a response: frames before `contentStart` at
  * once, then the content paced by time to first token and tokens per second,
  * honouring backpressure. One timer at most, no promise per frame; frames
- * that are due together go out in one corked burst (one syscall).
+ * that are due together go out as one write.
  */
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Frame } from './wire.ts';
+
+/** Characters joined into one write at most. */
+const maxBatch = 64 * 1024;
 
 /** What happens after the last frame: a clean end, a socket destroyed mid-response, or silence. */
 export type StreamEnding = 'end' | 'destroy' | 'hold';
@@ -55,50 +58,72 @@ export class StreamPlayer {
   /**
    * Frame k (k >= contentStart) is due at ttft + (tokens up to and including k) / tps:
    * the schedule is absolute, so timer lateness does not accumulate over a long stream.
+   * Frames due together are joined into one write (one HTTP chunk, one syscall).
    */
   #run(): void {
     this.#timer = undefined;
     if (this.#stopped) return;
-    const res = this.#res;
     const frames = this.#frames;
     const { contentStart, ttftMs, tokensPerSecond } = this.#options;
-    res.cork();
-    let blocked = false;
+    let batch = '';
     while (this.#next < frames.length) {
       const frame = frames[this.#next] as Frame;
+      let tokens = this.#tokens;
       if (this.#next >= contentStart) {
-        const tokens = this.#tokens + frame.tokens;
+        tokens += frame.tokens;
         const due = ttftMs + (tokensPerSecond > 0 ? (tokens * 1000) / tokensPerSecond : 0);
         if (due > 0) {
           const wait = this.#origin + due - performance.now();
           if (wait >= 1) {
-            this.#timer = setTimeout(this.#pump, wait);
-            res.uncork();
+            if (batch === '' || this.#write(batch)) this.#timer = setTimeout(this.#pump, wait);
             return;
           }
         }
+      }
+      if (typeof frame.data === 'string') {
         this.#tokens = tokens;
+        this.#next++;
+        batch += frame.data;
+        // Bounded, so a huge unpaced reply still goes out under backpressure.
+        if (batch.length >= maxBatch) {
+          const flowing = this.#write(batch);
+          batch = '';
+          if (!flowing) return;
+        }
+        continue;
       }
+      // A Buffer (fixture replay) goes out on its own, after what was batched before it.
+      if (batch !== '') {
+        const flowing = this.#write(batch);
+        batch = '';
+        // Not taken yet: the frame is retried after 'drain'.
+        if (!flowing) return;
+      }
+      this.#tokens = tokens;
       this.#next++;
-      if (!res.write(frame.data)) {
-        blocked = true;
-        break;
-      }
+      if (!this.#write(frame.data)) return;
     }
-    res.uncork();
-    if (blocked) {
-      res.once('drain', this.#pump);
-      return;
-    }
-    this.#finish();
+    this.#finish(batch);
   }
 
-  #finish(): void {
+  /** Writes; on backpressure, arranges to resume on 'drain' and returns false. */
+  #write(data: string | Buffer): boolean {
+    if (this.#res.write(data)) return true;
+    this.#res.once('drain', this.#pump);
+    return false;
+  }
+
+  /** Ends the response as the script says, with the last batch in the same write. */
+  #finish(batch: string): void {
     this.#stopped = true;
     const ending = this.#options.ending;
     if (ending === 'end') {
-      this.#res.end();
-    } else if (ending === 'destroy') {
+      if (batch === '') this.#res.end();
+      else this.#res.end(batch);
+      return;
+    }
+    if (batch !== '') this.#res.write(batch);
+    if (ending === 'destroy') {
       this.#options.onDestroy();
       // destroySoon flushes what was written, then closes without the final chunk:
       // the client gets the partial content and then a truncated body.

@@ -13,8 +13,8 @@ import { FixtureStore } from './fixtures.ts';
 import { generate } from './generate.ts';
 import { MockHeaderError, requestSettings, resolveOptions } from './options.ts';
 import type { MockOptions, ResolvedOptions } from './options.ts';
-import { openaiWire } from './openai-wire.ts';
 import { parseAnthropicRequest, parseOpenAIRequest } from './request.ts';
+import { healthBody, isPostPath, maxBodyBytes, modelsBody, readBody, wireFor } from './routes.ts';
 import type { WireEncoder } from './wire.ts';
 
 export type { MockOptions } from './options.ts';
@@ -56,26 +56,8 @@ export interface MockProvider {
   setOptions(patch: Partial<MockOptions>): void;
 }
 
-const maxBodyBytes = 32 * 1024 * 1024;
 const recordedRequests = 50;
 
-const modelIds = ['mock-model', 'claude-mock-sonnet', 'gpt-mock-4o'];
-const modelsBody = JSON.stringify({
-  object: 'list',
-  data: modelIds.map((id) => ({
-    id,
-    object: 'model',
-    created: 1_700_000_000,
-    owned_by: 'switchyard-mock',
-    type: 'model',
-    display_name: id,
-    created_at: '2023-11-14T22:13:20Z',
-  })),
-  has_more: false,
-  first_id: modelIds[0],
-  last_id: modelIds[modelIds.length - 1],
-});
-const healthBody = '{"status":"ok"}';
 
 /**
  * Starts a mock provider.
@@ -304,36 +286,3 @@ class MockServer {
 }
 
 function noop(): void {}
-
-function isPostPath(path: string): boolean {
-  return path === '/v1/chat/completions' || path === '/v1/messages' || path === '/v1/messages/count_tokens';
-}
-
-/** Errors take the shape of the API the path (or, off the known paths, the headers) belongs to. */
-function wireFor(req: IncomingMessage, path: string): WireEncoder {
-  if (path === '/v1/chat/completions') return openaiWire;
-  if (path.startsWith('/v1/messages') || req.headers['anthropic-version'] !== undefined) return anthropicWire;
-  return openaiWire;
-}
-
-/** Collects the body as text; undefined when it exceeds the size limit. */
-function readBody(req: IncomingMessage, done: (raw: string | undefined) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let over = false;
-  req.on('data', (chunk: Buffer) => {
-    if (over) return;
-    size += chunk.length;
-    if (size > maxBodyBytes) {
-      over = true;
-      chunks.length = 0;
-      done(undefined);
-      return;
-    }
-    chunks.push(chunk);
-  });
-  req.on('end', () => {
-    if (over) return;
-    done(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'));
-  });
-}

@@ -4,6 +4,7 @@ import { Agent, request } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { StreamPlayer } from '../../src/mock/player.ts';
+import { startMockProvider } from '../../src/mock/server.ts';
 import { post, startMock, userAsks, waitFor } from './helpers.ts';
 
 const anthropic = (extra: Record<string, unknown> = {}) => ({ model: 'm', max_tokens: 1000, messages: userAsks('hello'), ...extra });
@@ -182,24 +183,40 @@ test('close() ends open connections, hanging requests included, without waiting 
   await assert.rejects(pending);
 });
 
+test('writes one log line per finished request when a logger is given', async (t) => {
+  const lines: string[] = [];
+  const mock = await startMock(t, { logger: (line) => lines.push(line) });
+  await post(`${mock.url}/v1/messages`, anthropic());
+  await waitFor(() => lines.length === 1);
+  assert.match(lines[0] ?? '', /^POST \/v1\/messages 200 completed \d+ms$/);
+});
+
+test('refuses invalid options at start and in setOptions', async (t) => {
+  await assert.rejects(startMockProvider({ outputTokens: 0 }), RangeError);
+  await assert.rejects(startMockProvider({ latencyMs: -1 }), RangeError);
+  const mock = await startMock(t);
+  assert.throws(() => mock.setOptions({ tokensPerSecond: Number.NaN }), RangeError);
+  mock.setOptions({ outputTokens: 2 });
+  const res = await post(`${mock.url}/v1/messages`, anthropic());
+  assert.equal((res.json as { content: Array<{ text: string }> }).content[0]?.text, 'Mock reply');
+});
+
 /** A stand-in response whose socket buffer is always full: every write asks the writer to wait for 'drain'. */
 class FullResponse extends EventEmitter {
   writes: string[] = [];
-  ended = false;
-  write(data: string): boolean {
-    this.writes.push(data);
+  ended: string | undefined;
+  write(data: string | Buffer): boolean {
+    this.writes.push(data.toString());
     return false;
   }
-  end(): void {
-    this.ended = true;
+  end(data?: string): void {
+    this.ended = data ?? '';
   }
-  cork(): void {}
-  uncork(): void {}
 }
 
 test('the stream player writes nothing more until the response drains', () => {
   const res = new FullResponse();
-  const frames = ['a', 'b', 'c'].map((data) => ({ data, tokens: 1 }));
+  const frames = ['a', 'b', 'c'].map((data) => ({ data: Buffer.from(data), tokens: 1 }));
   const player = new StreamPlayer(res as unknown as ServerResponse, frames, {
     contentStart: 0,
     ttftMs: 0,
@@ -214,7 +231,21 @@ test('the stream player writes nothing more until the response drains', () => {
   player.cancel();
   res.emit('drain');
   assert.deepEqual(res.writes, ['a', 'b'], 'a cancelled player stops listening');
-  assert.equal(res.ended, false);
+  assert.equal(res.ended, undefined);
+});
+
+test('the stream player joins frames that are due together into one write', () => {
+  const res = new FullResponse();
+  const frames = ['a', 'b', 'c'].map((data) => ({ data, tokens: 1 }));
+  new StreamPlayer(res as unknown as ServerResponse, frames, {
+    contentStart: 1,
+    ttftMs: 0,
+    tokensPerSecond: 0,
+    ending: 'end',
+    onDestroy: () => {},
+  }).start();
+  assert.deepEqual(res.writes, []);
+  assert.equal(res.ended, 'abc');
 });
 
 test('a cancelled paced player leaves no timer behind', () => {
