@@ -82,10 +82,10 @@ function effortFor(reasoning: Reasoning): string | undefined {
  * compatible servers reject content arrays outside user messages; parts only
  * when a cache marker must ride on one of them.
  */
-function textContent(parts: readonly TextPart[], cacheControl: boolean): string | Json[] {
+function textContent(parts: readonly TextPart[], cacheControl: boolean, separator = '\n\n'): string | Json[] {
   if (cacheControl && parts.some((p) => p.cacheControl !== undefined)) return parts.map((p) => textPart(p, true));
   if (parts.length === 1) return parts[0]!.text;
-  return parts.map((p) => p.text).join('\n\n');
+  return parts.map((p) => p.text).join(separator);
 }
 
 function textPart(part: TextPart, cacheControl: boolean): Json {
@@ -161,7 +161,8 @@ function encodeAssistant(m: Message, q: OpenAIQuirks): Json {
   // content may be null only when tool calls carry the turn.
   const msg: Json = {
     role: 'assistant',
-    content: texts.length > 0 ? textContent(texts, q.cacheControl) : calls.length > 0 ? null : '',
+    // Assistant text blocks are one answer cut up (citations split it mid-sentence): no separator.
+    content: texts.length > 0 ? textContent(texts, q.cacheControl, '') : calls.length > 0 ? null : '',
   };
   if (calls.length > 0) msg.tool_calls = calls;
   if (q.sendReasoningBack && reasoning.length > 0) {

@@ -93,7 +93,9 @@ export function encodeOpenAIResponse(res: ChatResponse, options: { created?: num
   for (const part of res.content) {
     switch (part.type) {
       case 'text':
-        text = text === null ? part.text : `${text}\n\n${part.text}`;
+        // One answer cut into blocks (citations split it mid-sentence); the
+        // stream encoder concatenates them the same way.
+        text = text === null ? part.text : text + part.text;
         break;
       case 'tool_call':
         calls.push({ id: part.id, type: 'function', function: { name: part.name, arguments: JSON.stringify(part.input) } });

@@ -206,6 +206,11 @@ describe('OpenAI request encode: messages', () => {
     });
   });
 
+  test('concatenates assistant text parts without a separator, as one answer', () => {
+    const turn: Message = { role: 'assistant', content: [{ type: 'text', text: 'Paris is ' }, { type: 'text', text: 'the capital.' }] };
+    assert.deepEqual(messagesOf(encodeOpenAIRequest(chat([user('a'), turn]), 'm'))[1], { role: 'assistant', content: 'Paris is the capital.' });
+  });
+
   test('gives an assistant message with nothing to say an empty string, not null', () => {
     const body = encodeOpenAIRequest(chat([user('a'), { role: 'assistant', content: [{ type: 'thinking', text: 'x' }] }]), 'm');
     assert.deepEqual(messagesOf(body)[1], { role: 'assistant', content: '' });

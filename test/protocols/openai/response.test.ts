@@ -175,6 +175,11 @@ describe('OpenAI response encode', () => {
     });
   });
 
+  test('concatenates text blocks the way the stream does, without a separator', () => {
+    const out = encodeOpenAIResponse({ ...res, content: [{ type: 'text', text: 'Oslo is ' }, { type: 'text', text: 'cold.' }] });
+    assert.equal((out.choices as Array<{ message: { content: string } }>)[0]?.message.content, 'Oslo is cold.');
+  });
+
   test('maps stop reasons to finish reasons', () => {
     const finish = (stopReason: ChatResponse['stopReason']) =>
       (encodeOpenAIResponse({ ...res, content: [{ type: 'text', text: 'x' }], stopReason }).choices as Array<{ finish_reason: string }>)[0]

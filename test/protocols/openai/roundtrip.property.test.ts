@@ -6,7 +6,7 @@
  * documented loss in request-encode.test.ts):
  * - server tools, and a forced tool_choice naming one;
  * - `isError` on tool results; images inside tool results (moved to a user message);
- * - several text parts in system / tool / assistant content (joined with "\n\n")
+ * - several text parts in system / tool content (joined with "\n\n") or assistant content (concatenated)
  *   unless a cache marker forces parts; a user message with no parts ("" comes back as one empty text);
  * - cache markers and top_k without the cacheControl / topK quirks; cache markers on images and tool calls;
  * - thinking without sendReasoningBack; several unsigned thinking parts (joined);
