@@ -115,6 +115,8 @@ export const deploymentSchema = z.strictObject({
   provider: nonEmpty(),
   model: nonEmpty(),
   weight: z.preprocess(coerceNumber, z.number().min(0).max(1_000_000)).default(1),
+  /** The upstream model's output limit: larger `max_tokens` requests are clamped to it. */
+  maxTokens: int(1, 10_000_000).optional(),
 });
 
 export const modelSchema = z.strictObject({

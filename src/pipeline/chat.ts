@@ -73,6 +73,7 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
         surface: call.surface,
         provider,
         upstreamModel: deployment.model,
+        maxTokens: deployment.maxTokens,
         body: call.body,
         req,
         query: call.query,

@@ -16,6 +16,8 @@ export interface AttemptInput {
   surface: ProtocolName;
   provider: PreparedProvider;
   upstreamModel: string;
+  /** The deployment's output limit, if configured. */
+  maxTokens: number | undefined;
   /** The client's parsed body: forwarded as is (model rewritten) on the same protocol. */
   body: Record<string, unknown>;
   req: ChatRequest;
@@ -37,12 +39,17 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
   const { provider, surface } = input;
   const same = provider.protocol === surface;
   let payload: string;
+  const limit = input.maxTokens;
   if (same) {
-    // Same protocol: the client's fields pass through untouched, only the model is rewritten.
-    input.body.model = input.upstreamModel;
-    payload = JSON.stringify(input.body);
+    // Same protocol: the client's fields pass through untouched, only the model
+    // is rewritten (and max_tokens clamped when the deployment declares a limit).
+    const body = input.body;
+    body.model = input.upstreamModel;
+    if (limit !== undefined) clampMaxTokens(body, limit);
+    payload = JSON.stringify(body);
   } else {
-    payload = JSON.stringify(provider.encode(input.req, input.upstreamModel));
+    const req = limit !== undefined && (input.req.maxTokens ?? Infinity) > limit ? { ...input.req, maxTokens: limit } : input.req;
+    payload = JSON.stringify(provider.encode(req, input.upstreamModel));
   }
   const headers: Record<string, string> = { ...provider.staticHeaders, 'x-request-id': input.requestId };
   if (same) {
@@ -73,6 +80,13 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
     error: upstreamStatusError(provider, response.statusCode, response.headers, text),
     retryable: retryableStatuses.has(response.statusCode),
   };
+}
+
+function clampMaxTokens(body: Record<string, unknown>, limit: number): void {
+  for (const field of ['max_tokens', 'max_completion_tokens']) {
+    const value = body[field];
+    if (typeof value === 'number' && value > limit) body[field] = limit;
+  }
 }
 
 /** Reads at most `limit` bytes of a body as text, discarding the rest. */

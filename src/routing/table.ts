@@ -13,6 +13,8 @@ export interface Deployment {
   weight: number;
   /** `provider/model`. */
   id: string;
+  /** Output limit of the upstream model; `max_tokens` above it is clamped. */
+  maxTokens?: number;
 }
 
 export type RouteRule =
@@ -39,8 +41,10 @@ export interface Target {
   deployments: readonly Deployment[];
 }
 
-function deployment(provider: ProviderConfig, model: string, weight: number): Deployment {
-  return Object.freeze({ provider, model, weight, id: `${provider.name}/${model}` });
+function deployment(provider: ProviderConfig, model: string, weight: number, maxTokens?: number): Deployment {
+  const d: Deployment = { provider, model, weight, id: `${provider.name}/${model}` };
+  if (maxTokens !== undefined) d.maxTokens = maxTokens;
+  return Object.freeze(d);
 }
 
 export class RoutingTable {
@@ -58,7 +62,7 @@ export class RoutingTable {
           const provider = this.#providers.get(d.provider);
           // Config validation rejects this; a hand-built Config might not have been validated.
           if (provider === undefined) throw new Error(`model ${model.name}: unknown provider ${d.provider}`);
-          return deployment(provider, d.model, d.weight);
+          return deployment(provider, d.model, d.weight, d.maxTokens);
         }),
       );
       const target = Object.freeze({ modelName: model.name, deployments });

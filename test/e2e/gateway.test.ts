@@ -205,3 +205,22 @@ test('one log line per request names the rule and deployment and never a key', a
   const all = JSON.stringify(logs);
   for (const secret of ['sk-oai-secret', 'sk-ant-secret', 'client-secret-key']) assert.ok(!all.includes(secret), secret);
 });
+
+test('a deployment output limit clamps max_tokens, translated and passed through', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    yaml: (url) =>
+      defaultYaml(url).replace(
+        'routes:',
+        `  - { name: small-gpt, deployments: [ { provider: oai, model: upstream-gpt, maxTokens: 100 } ] }\n  - { name: small-claude, deployments: [ { provider: ant, model: upstream-claude, maxTokens: 100 } ] }\nroutes:`,
+      ),
+  });
+  const viaAnthropic = await postJson(`${gateway.url}/v1/messages`, ask('small-gpt', { max_tokens: 128000 }));
+  assert.equal(viaAnthropic.status, 200, viaAnthropic.text);
+  assert.equal((mock.stats.last.at(-1)!.body as { max_tokens: number }).max_tokens, 100);
+  const passthrough = await postJson(`${gateway.url}/v1/messages`, ask('small-claude', { max_tokens: 128000 }));
+  assert.equal(passthrough.status, 200, passthrough.text);
+  assert.equal((mock.stats.last.at(-1)!.body as { max_tokens: number }).max_tokens, 100);
+  const small = await postJson(`${gateway.url}/v1/messages`, ask('small-claude', { max_tokens: 50 }));
+  assert.equal(small.status, 200);
+  assert.equal((mock.stats.last.at(-1)!.body as { max_tokens: number }).max_tokens, 50);
+});
