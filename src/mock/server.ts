@@ -49,7 +49,7 @@ export interface MockProvider {
   /** `http://host:port`, without a trailing slash or `/v1`. */
   url: string;
   port: number;
-  /** Live counters: read them any time; `POST /_mock/reset` or `reset()` zeroes them. */
+  /** Live counters: read them any time; `POST /_mock/reset` zeroes them. */
   stats: MockStats;
   close(): Promise<void>;
   /** Changes options for later requests; `host` and `port` cannot change. Throws on invalid values. */
@@ -57,7 +57,6 @@ export interface MockProvider {
 }
 
 const recordedRequests = 50;
-
 
 /**
  * Starts a mock provider.
