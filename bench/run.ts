@@ -1,0 +1,273 @@
+/**
+ * `npm run bench`: Switchyard against the mock provider called directly and
+ * against "the floor" (bench/floor-proxy.ts), shape by shape, in one run.
+ * Methodology: docs/benchmarks.md. Stops by itself; children never outlive it.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { arch, cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import { failures } from './lib/load.ts';
+import { describe, measure, preflight, type TargetSpec } from './lib/measure.ts';
+import { parseBenchArgs, plannedSeconds, usage, type BenchOptions } from './lib/options.ts';
+import { ChildSet, describePinning, planPinning, type Pinning } from './lib/processes.ts';
+import { formatSummary, readProfile, summariseProfile } from './lib/profile.ts';
+import { formatReport } from './lib/report.ts';
+import { ratio, type AddedLatency, type BenchResult, type ShapeResult, type TargetResult } from './lib/result.ts';
+import { targetNames, type Shape, type TargetName } from './lib/shapes.ts';
+import { repoRoot, startBenchStack, type BenchStack } from './lib/stack.ts';
+
+const GOAL = 0.7;
+const log = (line: string): void => void process.stdout.write(`${line}\n`);
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function targetUrl(stack: BenchStack, target: TargetName): string {
+  return target === 'direct' ? stack.mockUrl : target === 'floor' ? stack.floorUrl : stack.gatewayUrl;
+}
+
+function proxyPid(stack: BenchStack, target: TargetName): number | undefined {
+  return target === 'direct' ? undefined : target === 'floor' ? stack.floor.pid : stack.gateway.pid;
+}
+
+function assertAlive(stack: BenchStack): void {
+  for (const child of [stack.mock, stack.floor, stack.gateway]) {
+    if (!child.alive()) throw new Error(`${child.name} died during the bench (${child.howEnded()}; log: ${child.logFile})`);
+  }
+}
+
+function targetSpecs(stack: BenchStack): TargetSpec[] {
+  return targetNames.map((target) => ({ target, baseUrl: targetUrl(stack, target), proxyPid: proxyPid(stack, target) }));
+}
+
+async function measureShape(stack: BenchStack, shape: Shape, o: BenchOptions): Promise<{ result: ShapeResult; preflightFailures: number }> {
+  log(`${shape.title} [${shape.id}]`);
+  let preflightFailures = 0;
+  for (const target of targetNames) {
+    const problem = await preflight(shape, target, targetUrl(stack, target));
+    if (problem !== undefined) {
+      preflightFailures++;
+      log(`  !!! ${target}: a checked request failed: ${problem}`);
+    }
+  }
+  const measured = await measure({
+    shape,
+    targets: targetSpecs(stack),
+    connections: o.connections,
+    durationS: o.durationS,
+    warmupS: o.warmupS,
+    rounds: o.rounds,
+    mockPid: stack.mock.pid,
+    benchPids: [stack.mock.pid, stack.floor.pid, stack.gateway.pid],
+    afterRun: () => assertAlive(stack),
+  });
+  const { direct, floor, switchyard } = Object.fromEntries(measured) as Record<TargetName, TargetResult>;
+  for (const target of targetNames) log(`  ${target.padEnd(11)} ${describe(measured.get(target) as TargetResult)}`);
+  const cpu =
+    switchyard.proxyCpuUsPerReq !== undefined && floor.proxyCpuUsPerReq !== undefined
+      ? { cpuSwitchyardOverFloor: ratio(switchyard.proxyCpuUsPerReq, floor.proxyCpuUsPerReq) }
+      : {};
+  return {
+    preflightFailures,
+    result: {
+      id: shape.id,
+      title: shape.title,
+      passthrough: shape.passthrough,
+      targets: { direct, floor, switchyard },
+      ratios: {
+        switchyardOverFloor: ratio(switchyard.rps, floor.rps),
+        switchyardOverDirect: ratio(switchyard.rps, direct.rps),
+        floorOverDirect: ratio(floor.rps, direct.rps),
+        ...cpu,
+      },
+    },
+  };
+}
+
+async function measureAddedLatency(stack: BenchStack, shape: Shape, o: BenchOptions): Promise<AddedLatency> {
+  log(`Added latency, concurrency 1: ${shape.title} [${shape.id}]`);
+  const measured = await measure({
+    shape,
+    targets: targetSpecs(stack),
+    connections: 1,
+    durationS: o.durationS,
+    warmupS: o.warmupS,
+    rounds: o.rounds,
+    mockPid: stack.mock.pid,
+    benchPids: [stack.mock.pid, stack.floor.pid, stack.gateway.pid],
+    afterRun: () => assertAlive(stack),
+  });
+  let failed = 0;
+  for (const target of targetNames) {
+    const r = measured.get(target) as TargetResult;
+    failed += failures(r);
+    log(`  ${target.padEnd(11)} ${describe(r)}`);
+  }
+  const pick = (target: TargetName) => {
+    const r = measured.get(target) as TargetResult;
+    return { p50Ms: r.p50Ms, p99Ms: r.p99Ms };
+  };
+  const [direct, floor, switchyard] = [pick('direct'), pick('floor'), pick('switchyard')];
+  const minus = (a: { p50Ms: number; p99Ms: number }) => ({
+    p50Ms: Math.round((a.p50Ms - direct.p50Ms) * 1000) / 1000,
+    p99Ms: Math.round((a.p99Ms - direct.p99Ms) * 1000) / 1000,
+  });
+  return { shape: shape.id, connections: 1, direct, floor, switchyard, floorMinusDirect: minus(floor), switchyardMinusDirect: minus(switchyard), failures: failed };
+}
+
+function machine(): BenchResult['machine'] {
+  const list = cpus();
+  return {
+    cpus: list.length,
+    cpuModel: list[0]?.model.trim() ?? 'unknown',
+    node: process.version,
+    os: `${type()} ${release()} ${arch()}`,
+    totalMemoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    loadAverageAtStart: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+  };
+}
+
+async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpDir: string): Promise<number> {
+  const startedAt = new Date();
+  const host = machine();
+  if (host.loadAverageAtStart > 0.5) {
+    log(`! load average ${host.loadAverageAtStart} at start: other processes are using the CPUs, expect noisy numbers`);
+  }
+  const profileDir = o.profile ? join(tmpDir, 'profile') : undefined;
+  const stack = await startBenchStack(children, { tmpDir, pinning, outputTokens: o.outputTokens, gatewayLogLevel: o.gatewayLogLevel, profileDir });
+  log(`mock ${stack.mockUrl} (pid ${stack.mock.pid}), floor ${stack.floorUrl} (pid ${stack.floor.pid}), switchyard ${stack.gatewayUrl} (pid ${stack.gateway.pid})`);
+  log('');
+
+  const shapeResults: ShapeResult[] = [];
+  let total = 0;
+  for (const shape of o.shapes) {
+    const { result, preflightFailures } = await measureShape(stack, shape, o);
+    shapeResults.push(result);
+    total += preflightFailures;
+    for (const t of Object.values(result.targets)) total += t.non2xx + t.errors + t.mismatches;
+  }
+  const addedLatency = o.latencyShape === undefined ? undefined : await measureAddedLatency(stack, o.latencyShape, o);
+  total += addedLatency?.failures ?? 0;
+
+  const passthrough = shapeResults.filter((s) => s.passthrough).map((s) => s.ratios.switchyardOverFloor);
+  const minRatio = passthrough.length === 0 ? null : Math.min(...passthrough);
+  const commit = gitCommit();
+  const result: BenchResult = {
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: host,
+    pinning,
+    options: {
+      quick: o.quick,
+      durationS: o.durationS,
+      warmupS: o.warmupS,
+      rounds: o.rounds,
+      connections: o.connections,
+      outputTokens: o.outputTokens,
+      gatewayLogLevel: o.gatewayLogLevel,
+      profiled: o.profile,
+      ...(commit === undefined ? {} : { gitCommit: commit }),
+    },
+    shapes: shapeResults,
+    ...(addedLatency === undefined ? {} : { addedLatency }),
+    goal: { threshold: GOAL, minPassthroughRatio: minRatio, met: minRatio !== null && minRatio >= GOAL && total === 0 },
+    failures: total,
+  };
+
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const resultsDir = join(repoRoot, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  const out = o.out ?? join(resultsDir, `${stamp}.json`);
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  log('');
+  log(formatReport(result));
+  log('');
+  log(`results: ${out}`);
+
+  if (profileDir !== undefined) {
+    // The profile is written when the gateway exits: stop it gracefully first.
+    await children.stop('gateway', 15_000);
+    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file === undefined) {
+      log('!!! the gateway wrote no .cpuprofile');
+    } else {
+      const kept = join(resultsDir, `gateway-${stamp}.cpuprofile`);
+      copyFileSync(join(profileDir, file), kept);
+      log('');
+      log(`Gateway CPU profile (${kept}):`);
+      log(formatSummary(summariseProfile(readProfile(kept))));
+    }
+  }
+  return total === 0 ? 0 : 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let o: BenchOptions | 'help';
+  try {
+    o = parseBenchArgs(argv);
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
+    return 2;
+  }
+  if (o === 'help') {
+    process.stdout.write(usage);
+    return 0;
+  }
+
+  const children = new ChildSet();
+  // Last resort, synchronous: nothing we started survives this process.
+  process.on('exit', () => children.killNow());
+  const interrupt = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`\n${signal}: stopping the bench and its child processes\n`);
+    const force = setTimeout(() => process.exit(130), 3_000);
+    children.stopAll(2_000).finally(() => {
+      clearTimeout(force);
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+
+  const planned = plannedSeconds(o);
+  const budgetS = Math.ceil(planned * 1.5 + 60);
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`\n!!! the bench ran past its ${budgetS} s budget: stopping everything\n`);
+    children.killNow();
+    process.exit(1);
+  }, budgetS * 1000);
+  watchdog.unref();
+
+  const pinning = planPinning(o.pin);
+  log(describePinning(pinning));
+  log(`planned: about ${Math.round(planned)} s (${o.shapes.length} shapes × 3 targets${o.latencyShape === undefined ? '' : ' + 3 latency runs'}, ${o.warmupS} s warm-up + ${o.durationS} s each)`);
+
+  const tmpDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
+  let code = 1;
+  try {
+    code = await bench(o, children, pinning, tmpDir);
+    return code;
+  } finally {
+    await children.stopAll();
+    clearTimeout(watchdog);
+    // Keep the child logs when something went wrong: they say why.
+    if (code === 0) rmSync(tmpDir, { recursive: true, force: true });
+    else process.stderr.write(`child process logs kept in ${tmpDir}\n`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
