@@ -13,6 +13,7 @@
  * - reasoning: OpenAI has effort levels, Anthropic budgets (mapped both ways), no adaptive mode;
  * - `parallel_tool_calls: false` without a tool choice (Anthropic needs one to carry it);
  * - tool ids outside ^[a-zA-Z0-9_-]+$ (rewritten for Anthropic);
+ * - top_p next to temperature (recent Claude models reject the pair: temperature is kept);
  * - mid-conversation system messages (Anthropic has no system role: they become `<system>` user text).
  */
 import assert from 'node:assert/strict';

@@ -47,17 +47,23 @@ export function encodeAnthropicRequest(
   const toolChoice = tools === undefined ? undefined : encodeToolChoice(req.toolChoice, req.parallelToolCalls);
 
   let thinking = encodeThinking(req.reasoning);
+  const type = thinking.config?.type;
   if (
-    thinking.config?.type === 'enabled' &&
-    // Anthropic rejects thinking with a forced tool, and a tool-use turn whose
-    // first assistant message lost its thinking block (an unsigned one, or a
-    // client that dropped it): thinking goes, the conversation stays.
-    (toolChoice?.type === 'any' || toolChoice?.type === 'tool' || turnLacksThinking(messages))
+    (type === 'enabled' || type === 'adaptive') &&
+    // Anthropic rejects thinking with a forced tool or a prefilled answer
+    // (a final assistant message), and, with a fixed budget, a tool-use turn
+    // whose first assistant message lost its thinking block (unsigned, or
+    // dropped by the client): thinking goes, the conversation stays.
+    (toolChoice?.type === 'any' ||
+      toolChoice?.type === 'tool' ||
+      messages[messages.length - 1]?.role === 'assistant' ||
+      (type === 'enabled' && turnLacksThinking(messages)))
   ) {
     thinking = { effort: thinking.effort };
   }
 
-  let maxTokens = req.maxTokens ?? options.defaultMaxTokens ?? 4096;
+  // Anthropic requires a positive max_tokens; 0 (legal for some OpenAI clients) reads as unset.
+  let maxTokens = req.maxTokens !== undefined && req.maxTokens > 0 ? req.maxTokens : (options.defaultMaxTokens ?? 4096);
   // budget_tokens must stay below max_tokens: the client's limit is read as
   // room for the answer, on top of the thinking budget.
   if (thinking.budget !== undefined && maxTokens <= thinking.budget) maxTokens += thinking.budget;
@@ -68,7 +74,9 @@ export function encodeAnthropicRequest(
   // Sampling parameters are rejected while thinking.
   if (!thinkingOn) {
     if (req.temperature !== undefined) body.temperature = Math.min(1, Math.max(0, req.temperature));
-    if (req.topP !== undefined) body.top_p = req.topP;
+    // Claude 4.5+ models reject temperature together with top_p ("cannot both
+    // be specified"), and OpenAI clients often send both: temperature wins.
+    else if (req.topP !== undefined) body.top_p = req.topP;
     if (req.topK !== undefined) body.top_k = req.topK;
   }
   if (req.stopSequences !== undefined && req.stopSequences.length > 0) body.stop_sequences = req.stopSequences;
@@ -93,11 +101,11 @@ function encodeMessages(messages: Message[], system: JsonObject[], toolId: (id: 
     let role: 'user' | 'assistant';
     let content: JsonObject[];
     if (msg.role === 'system') {
-      const text = systemText(msg.content);
       if (leading) {
         for (const part of msg.content) if (part.type === 'text' && part.text.length > 0) system.push(encodeText(part));
         continue;
       }
+      const text = systemText(msg.content);
       if (text.length === 0) continue;
       role = 'user';
       content = [{ type: 'text', text: `<system>\n${text}\n</system>` }];

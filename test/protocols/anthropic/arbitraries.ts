@@ -70,6 +70,8 @@ interface Shape {
   rich: boolean;
   /** Every assistant turn starts with signed thinking (needed when thinking is enabled). */
   thinkingFirst: boolean;
+  /** The conversation ends with a user message (no prefill: needed when thinking is on). */
+  endWithUser: boolean;
 }
 
 /** One exchange: a user turn (with the previous turn's tool results first), then an assistant turn. */
@@ -88,7 +90,8 @@ function conversation(shape: Shape): fc.Arbitrary<Message[]> {
     results: fc.array(fc.record({ content: resultContent, isError: rich ? fc.option(fc.boolean(), { nil: undefined }) : fc.constant(undefined) }), { minLength: 3, maxLength: 3 }),
     followUp: fc.option(userExtras, { nil: undefined }),
   });
-  return fc.tuple(userExtras, fc.array(assistantTurn, { minLength: 0, maxLength: 3 }), fc.boolean()).map(([first, turns, endWithUser]) => {
+  const endWithUserArb = shape.endWithUser ? fc.constant(true) : fc.boolean();
+  return fc.tuple(userExtras, fc.array(assistantTurn, { minLength: 0, maxLength: 3 }), endWithUserArb).map(([first, turns, endWithUser]) => {
     const messages: Message[] = [{ role: 'user', content: first }];
     turns.forEach((turn, t) => {
       const content: Part[] = [...turn.thinking];
@@ -107,6 +110,7 @@ function conversation(shape: Shape): fc.Arbitrary<Message[]> {
       if (turn.followUp) reply.push(...turn.followUp);
       const last = t === turns.length - 1;
       if (!last && reply.length === 0) reply.push({ type: 'text', text: 'go on' });
+      if (last && endWithUser && reply.length === 0) reply.push({ type: 'text', text: 'thanks' });
       if (reply.length > 0 && (!last || ids.length > 0 || endWithUser)) messages.push({ role: 'user', content: reply });
     });
     return messages;
@@ -151,11 +155,17 @@ export function chatRequest(rich: boolean): fc.Arbitrary<ChatRequest> {
       .record({
         model: safeId,
         system: fc.array(textPart(rich), { maxLength: 2 }),
-        messages: conversation({ rich, thinkingFirst: enabled }),
+        messages: conversation({ rich, thinkingFirst: enabled, endWithUser: thinkingOn }),
         // Room above any thinking budget, so max_tokens is never raised.
         maxTokens: enabled ? fc.integer({ min: 32001, max: 64000 }) : fc.integer({ min: 1, max: 64000 }),
-        temperature: thinkingOn ? fc.constant(undefined) : fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
-        topP: thinkingOn ? fc.constant(undefined) : fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
+        // One of temperature / top_p at most: Anthropic keeps only temperature when both come.
+        sampling: thinkingOn
+          ? fc.constant({})
+          : fc.oneof(
+              fc.constant({}),
+              fc.record({ temperature: fc.double({ min: 0, max: 1, noNaN: true }) }),
+              fc.record({ topP: fc.double({ min: 0, max: 1, noNaN: true }) }),
+            ),
         topK: thinkingOn || !rich ? fc.constant(undefined) : fc.option(fc.integer({ min: 1, max: 500 }), { nil: undefined }),
         stopSequences: fc.option(fc.array(text, { minLength: 1, maxLength: 3 }), { nil: undefined }),
         stream: fc.boolean(),
@@ -166,8 +176,9 @@ export function chatRequest(rich: boolean): fc.Arbitrary<ChatRequest> {
       })
       .map((g) => {
         const req: ChatRequest = { model: g.model, system: g.system, messages: g.messages, maxTokens: g.maxTokens, stream: g.stream };
-        if (g.temperature !== undefined) req.temperature = g.temperature;
-        if (g.topP !== undefined) req.topP = g.topP;
+        const sampling: { temperature?: number; topP?: number } = g.sampling;
+        if (sampling.temperature !== undefined) req.temperature = sampling.temperature;
+        if (sampling.topP !== undefined) req.topP = sampling.topP;
         if (g.topK !== undefined) req.topK = g.topK;
         if (g.stopSequences !== undefined) req.stopSequences = g.stopSequences;
         if (g.user !== undefined) req.user = g.user;
@@ -177,8 +188,9 @@ export function chatRequest(rich: boolean): fc.Arbitrary<ChatRequest> {
           // Thinking cannot be combined with a forced tool.
           const forced = g.choice === 'any' || g.choice === 'tool';
           let choice: ToolChoice | undefined;
-          if (g.choice === 'tool' && !enabled) choice = { type: 'tool', name: g.tools[0]!.name };
-          else if (g.choice !== 'absent' && g.choice !== 'tool' && !(forced && enabled)) choice = { type: g.choice } as ToolChoice;
+          if (forced && thinkingOn) choice = undefined;
+          else if (g.choice === 'tool') choice = { type: 'tool', name: g.tools[0]!.name };
+          else if (g.choice !== 'absent') choice = { type: g.choice } as ToolChoice;
           if (choice !== undefined) req.toolChoice = choice;
           // "No parallel calls" needs a choice to ride on, and none has nothing to restrict.
           if (g.parallel && choice !== undefined && choice.type !== 'none') req.parallelToolCalls = false;

@@ -18,19 +18,23 @@ test('a minimal request gets the upstream model and the default max_tokens', () 
   });
   assert.equal(encodeAnthropicRequest(request(), 'm', { defaultMaxTokens: 8192 }).max_tokens, 8192);
   assert.equal(encodeAnthropicRequest(request({ maxTokens: 100 }), 'm', { defaultMaxTokens: 8192 }).max_tokens, 100);
+  // OpenAI accepts max_tokens 0; Anthropic needs at least 1.
+  assert.equal(encodeAnthropicRequest(request({ maxTokens: 0 }), 'm').max_tokens, 4096);
 });
 
 test('sampling, stop sequences, user and stream map to their Anthropic fields', () => {
-  const body = encodeAnthropicRequest(
-    request({ temperature: 0.3, topP: 0.8, topK: 20, stopSequences: ['END'], user: 'u-1', stream: true }),
-    'm',
-  );
-  assert.equal(body.temperature, 0.3);
+  const body = encodeAnthropicRequest(request({ topP: 0.8, topK: 20, stopSequences: ['END'], user: 'u-1', stream: true }), 'm');
   assert.equal(body.top_p, 0.8);
   assert.equal(body.top_k, 20);
   assert.deepEqual(body.stop_sequences, ['END']);
   assert.deepEqual(body.metadata, { user_id: 'u-1' });
   assert.equal(body.stream, true);
+});
+
+test('temperature wins over top_p: recent Claude models reject both together', () => {
+  const body = encodeAnthropicRequest(request({ temperature: 0.3, topP: 0.8 }), 'm');
+  assert.equal(body.temperature, 0.3);
+  assert.equal(body.top_p, undefined);
 });
 
 test('temperature is clamped to Anthropic range [0, 1]', () => {
@@ -289,6 +293,14 @@ test('a forced tool choice disables thinking, which Anthropic does not allow wit
   assert.equal(body.thinking, undefined);
   assert.equal(body.temperature, 0.5);
   assert.equal(body.max_tokens, 4096);
+});
+
+test('a prefilled answer (final assistant message) disables thinking, which cannot be combined with it', () => {
+  const messages = [user('Write JSON'), assistant('{')];
+  assert.equal(encodeAnthropicRequest(request({ messages, reasoning: { mode: 'enabled', budgetTokens: 2048 } }), 'm').thinking, undefined);
+  assert.equal(encodeAnthropicRequest(request({ messages, reasoning: { mode: 'adaptive' } }), 'm').thinking, undefined);
+  const asked = encodeAnthropicRequest(request({ messages: [user('Write JSON')], reasoning: { mode: 'adaptive' } }), 'm');
+  assert.deepEqual(asked.thinking, { type: 'adaptive' });
 });
 
 test('tools: functions without strict, server tools verbatim, tool_choice and parallel calls', () => {
