@@ -126,6 +126,8 @@ export const anthropicWire: WireEncoder = {
     return formatSse('error', JSON.stringify(anthropicErrorBody(kind, message)));
   },
 
+  terminatorFrame: stopFrame,
+
   malformedFrame() {
     // Cut off mid-object, as a proxy that truncates a line would leave it.
     return formatSse('content_block_start', '{"type":"content_block_start","index":0,"content_block":{"type":"text"');

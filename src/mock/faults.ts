@@ -9,7 +9,12 @@
  * A fault spec string. Grammar:
  * `none` | `status:<400-599>` | `<400-599>` | `429` | `429:<seconds>` | `reset` | `hang` |
  * `hang-after-headers` | `malformed-sse` | `error-mid-stream` | `error-first` |
- * `drop-mid-stream` | `no-finish` | `fixture:<name>` | `fail-first:<n>:<spec>`.
+ * `drop-mid-stream` | `no-finish` | `truncate` | `fixture:<name>` | `fail-first:<n>:<spec>`.
+ *
+ * `no-finish`: the stream ends with the protocol's own terminator (`[DONE]`,
+ * `message_stop`) but never gives a finish reason, as some providers do.
+ * `truncate`: the stream just stops, cleanly at the transport level, with no
+ * finish reason and no terminator: a truncated answer.
  *
  * @example `x-mock-fault: fail-first:2:status:503` fails the first two requests with 503.
  */
@@ -21,7 +26,8 @@ export type StreamFaultKind =
   | 'error-mid-stream'
   | 'error-first'
   | 'drop-mid-stream'
-  | 'no-finish';
+  | 'no-finish'
+  | 'truncate';
 
 export type Fault =
   | { kind: 'none' }
@@ -42,6 +48,7 @@ const simpleFaults: ReadonlySet<string> = new Set([
   'error-first',
   'drop-mid-stream',
   'no-finish',
+  'truncate',
 ]);
 
 /** Fixture names are plain file names: no separators, so a header cannot walk the file system. */

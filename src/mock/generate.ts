@@ -114,6 +114,9 @@ function stream(ctx: GenerateContext, reply: Reply, fault: StreamFaultKind | und
       play(ctx, frames.slice(0, midStreamCut(script)), contentStart, 'destroy');
       return;
     case 'no-finish':
+      play(ctx, [...frames.slice(0, script.tailStart), { data: wire.terminatorFrame, tokens: 0 }], contentStart, 'end');
+      return;
+    case 'truncate':
       play(ctx, frames.slice(0, script.tailStart), contentStart, 'end');
       return;
   }
@@ -156,6 +159,7 @@ function whole(ctx: GenerateContext, reply: Reply, fault: StreamFaultKind | unde
       ex.sendJson(200, wire.body(reply, true));
       return;
     case 'no-finish':
+    case 'truncate':
       ex.sendJson(200, wire.body(reply, false));
       return;
     case 'malformed-sse': {

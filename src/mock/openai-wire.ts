@@ -110,6 +110,8 @@ export const openaiWire: WireEncoder = {
     return formatSse(undefined, JSON.stringify(openaiErrorBody(kind, message)));
   },
 
+  terminatorFrame: doneFrame,
+
   malformedFrame(reply) {
     // A chunk cut off mid-object, as a proxy that truncates a line would leave it.
     return formatSse(undefined, `{"id":${JSON.stringify(reply.id)},"object":"chat.completion.chunk","choices":[{"delta":{"content":"Mo`);

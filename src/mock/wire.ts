@@ -14,7 +14,7 @@ export interface Frame {
 /**
  * A complete stream. `contentStart` is the first frame after the time to
  * first token; `tailStart` the first closing frame (stop reason onwards),
- * which the `no-finish` fault leaves out.
+ * which the `no-finish` and `truncate` faults leave out.
  */
 export interface StreamScript {
   frames: Frame[];
@@ -30,6 +30,8 @@ export interface WireEncoder {
   errorBody(kind: ErrorKind, message: string, requestId: string): string;
   /** One SSE frame carrying an error, as the API sends it mid-stream. */
   errorFrame(kind: ErrorKind, message: string): string;
+  /** The protocol's bare end of stream (`message_stop`, `[DONE]`). */
+  terminatorFrame: string;
   /** An SSE frame whose data is not JSON, consistent with the given reply. */
   malformedFrame(reply: Reply): string;
 }

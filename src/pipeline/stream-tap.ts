@@ -10,7 +10,7 @@ import { SseParser } from '../protocols/sse.ts';
 export interface StreamObservation {
   readonly usage: Usage;
   readonly stopReason: StopReason | string | null;
-  /** The protocol's own terminator was seen (`message_stop`, `[DONE]`, or an error event). */
+  /** The upstream ended the answer itself: a stop reason, its terminator (`message_stop`, `[DONE]`) or an error event. */
   readonly finished: boolean;
   readonly errored: boolean;
 }
@@ -53,7 +53,11 @@ export class PassthroughTap implements StreamObservation {
       }
       case 'message_delta': {
         const parsed = safeParse(data) as { delta?: { stop_reason?: string }; usage?: Record<string, unknown> } | undefined;
-        if (parsed?.delta?.stop_reason) this.stopReason = parsed.delta.stop_reason;
+        if (parsed?.delta?.stop_reason) {
+          this.stopReason = parsed.delta.stop_reason;
+          // A stop reason completes the answer even if message_stop is lost.
+          this.finished = true;
+        }
         applyAnthropicUsage(this.usage, parsed?.usage);
         break;
       }
@@ -87,7 +91,10 @@ export class PassthroughTap implements StreamObservation {
       return;
     }
     const finish = parsed.choices?.[0]?.finish_reason;
-    if (finish) this.stopReason = finish;
+    if (finish) {
+      this.stopReason = finish;
+      this.finished = true;
+    }
     const u = parsed.usage;
     if (u) {
       const details = u.prompt_tokens_details as { cached_tokens?: number } | undefined;

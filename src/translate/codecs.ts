@@ -19,6 +19,8 @@ export interface EncodeRequestOptions {
 export interface StreamDecoder {
   push(msg: SseMessage): StreamEvent[];
   end(): StreamEvent[];
+  /** The upstream ended the answer itself (its terminator, a finish reason, or an error). */
+  readonly finished: boolean;
 }
 
 export interface StreamEncoder {

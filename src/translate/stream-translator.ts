@@ -29,7 +29,10 @@ export interface StreamTranslatorOptions {
 export interface StreamTranslator {
   /** Feed upstream bytes; returns the client's SSE text ('' when nothing is ready yet). */
   pushBytes(chunk: Uint8Array): string;
-  /** Upstream ended: returns the rest, always closing the client stream well-formed. */
+  /**
+   * Upstream ended: returns the rest, always closing the client stream
+   * well-formed — with an error event if the upstream never finished its answer.
+   */
   end(): string;
   /** Usage as last reported by the upstream (Anthropic semantics). */
   readonly usage: Usage;
@@ -84,6 +87,9 @@ class Translator implements StreamTranslator {
   end(): string {
     if (this.#ended) return '';
     let out = this.#messages(this.#parser.end());
+    // A transport-level end without the protocol's own end is a truncated
+    // answer: the client must learn that, not receive a clean finish.
+    if (!this.#decoder.finished) return out + this.#fail('the upstream stream ended before the answer was complete');
     out += this.#events(this.#decoder.end());
     this.#ended = true;
     return out + this.#encoder.end();

@@ -119,31 +119,56 @@ test('an upstream error status comes back in the client protocol shape', async (
   assert.equal((res2.json.error as { type: string }).type, 'rate_limit_error');
 });
 
-test('a mid-stream upstream error becomes a protocol error event and the stream closes', async (t) => {
+const combos = [
+  ['gpt-mock', '/v1/messages'],
+  ['claude-mock', '/v1/messages'],
+  ['claude-mock', '/v1/chat/completions'],
+  ['gpt-mock', '/v1/chat/completions'],
+] as const;
+
+test('a stream that fails or is cut mid-way ends with a protocol error event, never a clean end', async (t) => {
   const { gateway, mock } = await startStack(t);
-  for (const [model, path] of [['gpt-mock', '/v1/messages'], ['claude-mock', '/v1/messages'], ['claude-mock', '/v1/chat/completions'], ['gpt-mock', '/v1/chat/completions']] as const) {
-    for (const fault of ['error-mid-stream', 'drop-mid-stream', 'no-finish']) {
+  for (const [model, path] of combos) {
+    for (const fault of ['error-mid-stream', 'drop-mid-stream', 'truncate']) {
       mock.setOptions({ fault });
       const res = await fetch(`${gateway.url}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ ...ask(model), stream: true }),
       });
+      assert.equal(res.status, 200);
       const events = await readSse(res);
-      const last = events.at(-1)!;
       const label = `${model} via ${path} with ${fault}`;
-      if (fault === 'no-finish' && model === (path === '/v1/messages' ? 'gpt-mock' : 'claude-mock')) {
-        // Translated: the stream still ends well-formed.
-        if (path === '/v1/messages') assert.equal(last.event, 'message_stop', label);
-        else assert.equal(last.data, '[DONE]', label);
-        continue;
-      }
+      assert.ok(events.length > 1, `${label}: some content came first`);
+      const last = events.at(-1)!;
       if (path === '/v1/messages') {
         assert.equal(last.event, 'error', label);
         assert.equal((JSON.parse(last.data) as { type: string }).type, 'error', label);
       } else {
         assert.ok((JSON.parse(last.data) as { error?: unknown }).error, label);
+        assert.ok(!events.some((e) => e.data === '[DONE]'), label);
       }
+    }
+  }
+});
+
+test('a stream that ends without a finish reason still ends well-formed', async (t) => {
+  const { gateway, mock } = await startStack(t);
+  mock.setOptions({ fault: 'no-finish' });
+  for (const [model, path] of combos) {
+    const res = await fetch(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...ask(model), stream: true }),
+    });
+    const events = await readSse(res);
+    const label = `${model} via ${path}`;
+    if (path === '/v1/messages') {
+      assert.equal(events.at(-1)!.event, 'message_stop', label);
+      assert.ok(!events.some((e) => e.event === 'error'), label);
+    } else {
+      assert.equal(events.at(-1)!.data, '[DONE]', label);
+      assert.ok(!events.some((e) => e.data.startsWith('{"error"')), label);
     }
   }
 });

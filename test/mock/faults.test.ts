@@ -159,20 +159,34 @@ test('drop-mid-stream sends some content, then cuts the connection without endin
   assert.ok(partial.error !== undefined);
 });
 
-test('no-finish ends the stream cleanly but without a stop reason or terminator', async (t) => {
+test('truncate ends the stream cleanly but without a stop reason or terminator', async (t) => {
   const mock = await startMock(t);
-  const a = await post(`${mock.url}/v1/messages`, anthropic({ stream: true }), { 'x-mock-fault': 'no-finish' });
+  const a = await post(`${mock.url}/v1/messages`, anthropic({ stream: true }), { 'x-mock-fault': 'truncate' });
   const names = parseSse(a.text).map((e) => e.event);
   assert.ok(names.includes('content_block_delta'));
   assert.ok(!names.includes('message_delta') && !names.includes('message_stop'));
   const o = await post(`${mock.url}/v1/chat/completions`, openai({ stream: true, stream_options: { include_usage: true } }), {
-    'x-mock-fault': 'no-finish',
+    'x-mock-fault': 'truncate',
   });
   assert.ok(openaiText(o.text).length > 0);
   assert.ok(!o.text.includes('[DONE]'));
   const chunks = sseData(o.text) as Array<{ choices: Array<{ finish_reason: string | null }> }>;
   assert.ok(chunks.every((c) => c.choices.length === 1 && c.choices[0]?.finish_reason === null));
   assert.equal(mock.stats.completed, 2);
+});
+
+test('no-finish ends the stream with its terminator but never gives a stop reason', async (t) => {
+  const mock = await startMock(t);
+  const a = await post(`${mock.url}/v1/messages`, anthropic({ stream: true }), { 'x-mock-fault': 'no-finish' });
+  const names = parseSse(a.text).map((e) => e.event);
+  assert.ok(names.includes('content_block_delta'));
+  assert.ok(!names.includes('message_delta'));
+  assert.equal(names.at(-1), 'message_stop');
+  const o = await post(`${mock.url}/v1/chat/completions`, openai({ stream: true }), { 'x-mock-fault': 'no-finish' });
+  assert.ok(openaiText(o.text).length > 0);
+  assert.ok(o.text.trimEnd().endsWith('data: [DONE]'));
+  const chunks = (sseData(o.text) as unknown[]).filter((c): c is { choices: Array<{ finish_reason: string | null }> } => typeof c === 'object' && c !== null);
+  assert.ok(chunks.every((c) => c.choices.every((ch) => ch.finish_reason === null)));
 });
 
 test('fixture:<name> replays the recorded stream verbatim', async (t) => {

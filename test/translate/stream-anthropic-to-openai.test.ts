@@ -142,15 +142,14 @@ test('an upstream error event becomes an OpenAI error chunk and the stream ends 
   assert.equal(translator.stopReason, null);
 });
 
-test('a truncated upstream stream still ends with a finish reason and [DONE]; the translator reports no stop reason', async () => {
+test('a truncated upstream stream ends with an error chunk, never a clean finish', async () => {
   const { out, translator } = translate('anthropic', 'openai', fixture('anthropic', 'truncated'));
   const chunks = openaiChunks(out);
-  assert.equal(chunks.at(-1), '[DONE]');
-  const completion = await sdkChatCompletion(out);
-  assert.equal(completion.choices[0]!.finish_reason, 'tool_calls');
-  const call = completion.choices[0]!.message.tool_calls![0]!;
-  assert.ok(call.type === 'function');
-  assert.deepEqual(JSON.parse(call.function.arguments), { sql: 'SELECT 1' });
+  assert.notEqual(chunks.at(-1), '[DONE]');
+  assert.deepEqual(chunks.at(-1), {
+    error: { message: 'the upstream stream ended before the answer was complete', type: 'api_error', param: null, code: null },
+  });
+  await assert.rejects(sdkChatCompletion(out), /ended before the answer was complete/);
   assert.equal(translator.stopReason, null);
   assert.deepEqual(translator.usage, { inputTokens: 88, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 });
 });
@@ -168,9 +167,10 @@ test('a tool call without arguments reaches the OpenAI client as "{}"', async ()
 });
 
 test('every Anthropic fixture translates into a stream the OpenAI SDK accepts, or ends with an error chunk', async () => {
-  for (const name of ['text', 'crlf', 'thinking-tool-use', 'parallel-tools', 'server-tools', 'truncated', 'empty-tool-input', 'redacted-thinking', 'max-tokens']) {
+  for (const name of ['text', 'crlf', 'thinking-tool-use', 'parallel-tools', 'server-tools', 'empty-tool-input', 'redacted-thinking', 'max-tokens']) {
     const completion = await sdkChatCompletion(translate('anthropic', 'openai', fixture('anthropic', name)).out);
     assert.equal(completion.choices.length, 1, name);
   }
   await assert.rejects(sdkChatCompletion(translate('anthropic', 'openai', fixture('anthropic', 'error')).out), /Overloaded/);
+  await assert.rejects(sdkChatCompletion(translate('anthropic', 'openai', fixture('anthropic', 'truncated')).out), /ended before/);
 });

@@ -29,10 +29,19 @@ test('usage is recorded event by event as the stream passes, before end()', () =
 test('nothing is written after end(), and end() twice writes nothing more', () => {
   const t = createStreamTranslator('anthropic', 'openai', { includeUsage: false });
   const text = fixture('anthropic', 'text');
-  t.pushBytes(bytes(text.slice(0, text.indexOf('event: message_delta'))));
+  t.pushBytes(bytes(text.slice(0, text.indexOf('event: message_stop'))));
   assert.ok(t.end().endsWith('data: [DONE]\n\n'));
   assert.equal(t.end(), '');
   assert.equal(t.pushBytes(bytes(fixture('anthropic', 'text'))), '');
+});
+
+test('a stream cut before its terminator ends with an error, not a clean finish', () => {
+  const t = createStreamTranslator('anthropic', 'openai', { includeUsage: false });
+  const text = fixture('anthropic', 'text');
+  t.pushBytes(bytes(text.slice(0, text.indexOf('event: message_delta'))));
+  const tail = t.end();
+  assert.ok(!tail.includes('[DONE]'));
+  assert.match(tail, /"error":\{"message":"the upstream stream ended before the answer was complete"/);
 });
 
 test('an SSE line longer than the bound ends the stream with an error instead of growing a buffer', () => {

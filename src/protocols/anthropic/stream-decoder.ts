@@ -17,6 +17,8 @@ import { decodeStopReason, decodeUsage } from './wire.ts';
 export interface AnthropicStreamDecoder {
   push(msg: SseMessage): StreamEvent[];
   end(): StreamEvent[];
+  /** The upstream ended the answer itself: a stop reason, `message_stop` or an error. */
+  readonly finished: boolean;
 }
 
 const DROPPED = -1;
@@ -28,6 +30,8 @@ export function createAnthropicStreamDecoder(): AnthropicStreamDecoder {
   const indexes = new Map<number, number>();
   let nextIndex = 0;
   let finished = false;
+  /** A stop reason means the answer is complete even if message_stop never comes. */
+  let gaveStopReason = false;
   /** The open tool_use block (internal index) and whether it got any arguments. */
   let openTool = DROPPED;
   let toolHasArgs = false;
@@ -153,6 +157,7 @@ export function createAnthropicStreamDecoder(): AnthropicStreamDecoder {
       case 'message_delta': {
         const d = isObject(data.delta) ? data.delta : {};
         const ev: StreamEvent = { type: 'message_delta', stopReason: decodeStopReason(d.stop_reason) };
+        if (ev.stopReason !== null) gaveStopReason = true;
         if (typeof d.stop_sequence === 'string') ev.stopSequence = d.stop_sequence;
         if (data.usage !== undefined) ev.usage = decodeUsage(data.usage);
         return [ev];
@@ -191,5 +196,8 @@ export function createAnthropicStreamDecoder(): AnthropicStreamDecoder {
     // gateway the answer was truncated. Only a tool call still waiting for
     // its arguments gets its `{}`.
     end: () => (finished ? none : closeTool()),
+    get finished() {
+      return finished || gaveStopReason;
+    },
   };
 }

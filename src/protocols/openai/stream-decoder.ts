@@ -13,6 +13,8 @@ import { decodeOpenAIUsage, isRecord, stopReasonFromFinish, syntheticToolCallId 
 export interface OpenAIStreamDecoder {
   push(msg: SseMessage): StreamEvent[];
   end(): StreamEvent[];
+  /** The upstream ended the answer itself: `[DONE]`, a finish reason, or an error. */
+  readonly finished: boolean;
 }
 
 interface ToolState {
@@ -54,11 +56,19 @@ class Decoder implements OpenAIStreamDecoder {
   #waiting = 0;
   #finishReason: unknown = undefined;
   #usage: Usage | undefined = undefined;
+  #sawTerminator = false;
+
+  get finished(): boolean {
+    return this.#sawTerminator || this.#finishReason !== undefined;
+  }
 
   push(msg: SseMessage): StreamEvent[] {
     if (this.#done) return [];
     const data = msg.data;
-    if (data === '[DONE]' || (data.length < 16 && data.trim() === '[DONE]')) return this.#finish([]);
+    if (data === '[DONE]' || (data.length < 16 && data.trim() === '[DONE]')) {
+      this.#sawTerminator = true;
+      return this.#finish([]);
+    }
     let chunk: unknown;
     try {
       chunk = JSON.parse(data);
@@ -265,6 +275,7 @@ class Decoder implements OpenAIStreamDecoder {
 
   #fail(out: StreamEvent[], kind: ErrorKind, message: string): StreamEvent[] {
     this.#done = true;
+    this.#sawTerminator = true;
     out.push({ type: 'error', error: { kind, message } });
     return out;
   }
