@@ -76,7 +76,7 @@ export function formatComparison(fileA: string, a: BenchResult, fileB: string, b
   if (a.failures > 0 || b.failures > 0) lines.push(`! failed requests: A ${a.failures}, B ${b.failures}: a run with failures is not valid`);
   lines.push('', `${'metric'.padEnd(58)}${'A'.padStart(10)}${'B'.padStart(10)}${'B ÷ A'.padStart(9)}  verdict`);
   for (const row of compareRows(a, b)) {
-    const fmt = (n: number | undefined): string => (n === undefined ? '-' : n.toFixed(n >= 100 ? 0 : 3));
+    const fmt = (n: number | undefined): string => (n === undefined ? '-' : Number.isInteger(n) || n >= 100 ? n.toFixed(0) : n.toFixed(3));
     const r = row.a !== undefined && row.b !== undefined && row.a !== 0 ? `${(row.b / row.a).toFixed(2)}×` : '-';
     lines.push(`${row.metric.padEnd(58)}${fmt(row.a).padStart(10)}${fmt(row.b).padStart(10)}${r.padStart(9)}  ${verdict(row)}`);
   }

@@ -4,7 +4,7 @@
  * Methodology: docs/benchmarks.md. Stops by itself; children never outlive it.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { failures } from './lib/load.ts';
@@ -192,17 +192,20 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
   log(`results: ${out}`);
 
   if (profileDir !== undefined) {
-    // The profile is written when the gateway exits: stop it gracefully first.
-    await children.stop('gateway', 15_000);
-    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-    if (file === undefined) {
-      log('!!! the gateway wrote no .cpuprofile');
-    } else {
-      const kept = join(resultsDir, `gateway-${stamp}.cpuprofile`);
-      copyFileSync(join(profileDir, file), kept);
+    // A profile is written when its process exits: stop both gracefully first.
+    await Promise.all([children.stop('gateway', 15_000), children.stop('floor proxy', 15_000)]);
+    for (const [name, top] of [['gateway', 30], ['floor', 12]] as const) {
+      const dir = join(profileDir, name);
+      const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+      if (file === undefined) {
+        log(`!!! the ${name} wrote no .cpuprofile`);
+        continue;
+      }
+      const kept = join(resultsDir, `${name}-${stamp}.cpuprofile`);
+      copyFileSync(join(dir, file), kept);
       log('');
-      log(`Gateway CPU profile (${kept}):`);
-      log(formatSummary(summariseProfile(readProfile(kept))));
+      log(`${name === 'gateway' ? 'Switchyard' : 'Floor proxy'} CPU profile (${kept}):`);
+      log(formatSummary(summariseProfile(readProfile(kept)), top));
     }
   }
   return total === 0 ? 0 : 1;
@@ -222,6 +225,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const children = new ChildSet();
+  const tmpDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
   // Last resort, synchronous: nothing we started survives this process.
   process.on('exit', () => children.killNow());
   const interrupt = (signal: NodeJS.Signals): void => {
@@ -229,6 +233,7 @@ async function main(argv: string[]): Promise<number> {
     const force = setTimeout(() => process.exit(130), 3_000);
     children.stopAll(2_000).finally(() => {
       clearTimeout(force);
+      rmSync(tmpDir, { recursive: true, force: true });
       process.exit(130);
     });
   };
@@ -248,7 +253,6 @@ async function main(argv: string[]): Promise<number> {
   log(describePinning(pinning));
   log(`planned: about ${Math.round(planned)} s (${o.shapes.length} shapes × 3 targets${o.latencyShape === undefined ? '' : ' + 3 latency runs'}, ${o.warmupS} s warm-up + ${o.durationS} s each)`);
 
-  const tmpDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
   let code = 1;
   try {
     code = await bench(o, children, pinning, tmpDir);

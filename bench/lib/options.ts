@@ -23,7 +23,7 @@ export interface BenchOptions {
 export const usage = `Usage: npm run bench -- [options]     (or: node bench/run.ts [options])
 
   --quick                 short runs (about 1 minute in all)
-  --duration S            seconds per measured run (default 7, quick 1.5)
+  --duration S            measured seconds per target and shape (default 7, quick 1.5)
   --warmup S              seconds of warm-up before each run (default 2, quick 0.75)
   --rounds N              interleave the targets in N rounds per shape (default 3, quick 1)
   --connections N         closed-loop connections (default 32)
@@ -31,7 +31,7 @@ export const usage = `Usage: npm run bench -- [options]     (or: node bench/run.
   --shapes a,b            only these shapes (default all): ${shapes.map((s) => s.id).join(', ')}
   --latency-shape ID      shape of the concurrency-1 added-latency runs (default anthropic-stream; "none" skips)
   --gateway-log-level L   the gateway's log level (default info, as configured in production)
-  --profile               run the gateway with --cpu-prof and print its top self-time functions
+  --profile               run the gateway and the floor with --cpu-prof; print their top self-time functions
   --no-pin                do not pin processes to CPUs with taskset
   --out FILE              write the JSON result here instead of bench/results/<timestamp>.json
   -h, --help

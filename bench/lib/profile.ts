@@ -16,6 +16,7 @@ const profileSchema = z.object({
         lineNumber: z.number(),
         columnNumber: z.number(),
       }),
+      children: z.array(z.number()).optional(),
     }),
   ),
   samples: z.array(z.number()),
@@ -45,6 +46,18 @@ export interface ProfileSummary {
   busyMs: number;
   functions: SelfTime[];
   origins: SelfTime[];
+  /**
+   * Time of every sample whose stack passes through an origin, once per
+   * sample: "pino" here includes the native writes pino triggers.
+   */
+  inclusiveOrigins: SelfTime[];
+  /** Self time charged to the nearest caller in a package or one of our files (native and node internals rolled up). */
+  byNearestCaller: SelfTime[];
+}
+
+/** Origins that are plumbing, not a decision anyone in this repo can change directly. */
+function isPlumbing(origin: string): boolean {
+  return origin.startsWith('(') || origin.startsWith('node:');
 }
 
 /** `node_modules/fastify/lib/x.js` → `fastify`, `node:internal/…` → `node:internal`, our files by path. */
@@ -89,6 +102,32 @@ export function summariseProfile(profile: CpuProfile): ProfileSummary {
     else entry.us += us;
     byOrigin.set(origin, (byOrigin.get(origin) ?? 0) + us);
   }
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const nodeById = new Map(profile.nodes.map((n) => [n.id, n]));
+  const inclusive = new Map<string, number>();
+  const nearest = new Map<string, { name: string; where: string; us: number }>();
+  for (const [id, us] of self) {
+    const first = nodeById.get(id);
+    if (first === undefined || first.callFrame.functionName === '(idle)') continue;
+    const seen = new Set<string>();
+    let caller: { name: string; where: string } | undefined;
+    // Bounded by the depth of the tree: every step goes to a parent, and the root has none.
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const node = nodeById.get(at);
+      if (node === undefined) break;
+      const { functionName, url, lineNumber } = node.callFrame;
+      const origin = originOf(url, functionName);
+      if (functionName !== '(root)') seen.add(origin);
+      if (caller === undefined && !isPlumbing(origin)) caller = { name: functionName || '(anonymous)', where: `${origin}:${lineNumber + 1}` };
+    }
+    for (const origin of seen) inclusive.set(origin, (inclusive.get(origin) ?? 0) + us);
+    const c = caller ?? { name: first.callFrame.functionName || '(anonymous)', where: originOf(first.callFrame.url, first.callFrame.functionName) };
+    const key = `${c.name}@${c.where}`;
+    const entry = nearest.get(key);
+    if (entry === undefined) nearest.set(key, { ...c, us });
+    else entry.us += us;
+  }
   const busyUs = totalUs - idleUs;
   const share = (us: number): number => (busyUs === 0 ? 0 : us / busyUs);
   const functions = [...byFunction.values()]
@@ -99,7 +138,14 @@ export function summariseProfile(profile: CpuProfile): ProfileSummary {
     .filter(([origin]) => origin !== '(idle)')
     .sort((a, b) => b[1] - a[1])
     .map(([origin, us]) => ({ name: origin, where: '', ms: us / 1000, share: share(us) }));
-  return { totalMs: totalUs / 1000, busyMs: busyUs / 1000, functions, origins };
+  const inclusiveOrigins = [...inclusive.entries()]
+    .filter(([origin]) => !isPlumbing(origin))
+    .sort((a, b) => b[1] - a[1])
+    .map(([origin, us]) => ({ name: origin, where: '', ms: us / 1000, share: share(us) }));
+  const byNearestCaller = [...nearest.values()]
+    .sort((a, b) => b.us - a.us)
+    .map((f) => ({ name: f.name, where: f.where, ms: f.us / 1000, share: share(f.us) }));
+  return { totalMs: totalUs / 1000, busyMs: busyUs / 1000, functions, origins, inclusiveOrigins, byNearestCaller };
 }
 
 export function formatSummary(s: ProfileSummary, top = 25): string {
@@ -113,6 +159,10 @@ export function formatSummary(s: ProfileSummary, top = 25): string {
     lines.push(`  ${pct(f.share)} ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}  ${f.where}`);
   }
   lines.push('', 'self time by origin:');
-  for (const o of s.origins.slice(0, 20)) lines.push(`  ${pct(o.share)} ${o.ms.toFixed(0).padStart(7)} ms  ${o.name}`);
+  for (const o of s.origins.slice(0, 15)) lines.push(`  ${pct(o.share)} ${o.ms.toFixed(0).padStart(7)} ms  ${o.name}`);
+  lines.push('', 'time with an origin anywhere on the stack (packages and our files; a sample counts once per origin):');
+  for (const o of s.inclusiveOrigins.slice(0, 20)) lines.push(`  ${pct(o.share)} ${o.ms.toFixed(0).padStart(7)} ms  ${o.name}`);
+  lines.push('', `self time charged to the nearest caller outside node internals (top ${top}):`);
+  for (const f of s.byNearestCaller.slice(0, top)) lines.push(`  ${pct(f.share)} ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}  ${f.where}`);
   return lines.join('\n');
 }

@@ -96,6 +96,15 @@ export function formatReport(r: BenchResult): string {
         `(lowest ${x(g.minPassthroughRatio)}; ${each})`,
     );
   }
+  const cpuRatios = passthrough.filter((s) => s.ratios.cpuSwitchyardOverFloor !== undefined);
+  if (cpuRatios.length > 0) {
+    const worst = Math.max(...cpuRatios.map((s) => s.ratios.cpuSwitchyardOverFloor as number));
+    lines.push(
+      `CPU view: Switchyard spends up to ${x(worst)} the floor's CPU per passthrough request ` +
+        `(${cpuRatios.map((s) => `${s.id} ${x(s.ratios.cpuSwitchyardOverFloor)}`).join(', ')}); ` +
+        `when the proxy's CPU is the bottleneck its throughput tends to about 1 ÷ that (${x(1 / worst)}).`,
+    );
+  }
   if (r.failures > 0) {
     lines.push(
       '',

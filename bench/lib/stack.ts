@@ -14,7 +14,7 @@ export interface StackOptions {
   pinning: Pinning;
   outputTokens: number;
   gatewayLogLevel: string;
-  /** Directory for the gateway's .cpuprofile, when profiling. */
+  /** When profiling: the gateway and the floor write their .cpuprofile into `<dir>/gateway` and `<dir>/floor`. */
   profileDir: string | undefined;
 }
 
@@ -41,6 +41,10 @@ logging: { level: ${logLevel} }
 `;
 }
 
+function profileFlags(dir: string | undefined, name: string): string[] {
+  return dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`];
+}
+
 export async function startBenchStack(children: ChildSet, options: StackOptions): Promise<BenchStack> {
   const { tmpDir, pinning } = options;
   const cli = join(repoRoot, 'src/cli/main.ts');
@@ -59,6 +63,7 @@ export async function startBenchStack(children: ChildSet, options: StackOptions)
   const floor = children.start({
     name: 'floor proxy',
     args: [join(repoRoot, 'bench/floor-proxy.ts'), '--upstream', mockUrl, '--port', String(floorPort)],
+    nodeFlags: profileFlags(options.profileDir, 'floor'),
     cpu: pinning.proxyCpu,
     logFile: join(tmpDir, 'floor.log'),
     cwd: repoRoot,
@@ -71,7 +76,7 @@ export async function startBenchStack(children: ChildSet, options: StackOptions)
   const gateway = children.start({
     name: 'gateway',
     args: [cli, 'start', '--config', configFile, '--port', String(gatewayPort), '--log-format', 'json'],
-    nodeFlags: options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`],
+    nodeFlags: profileFlags(options.profileDir, 'gateway'),
     cpu: pinning.proxyCpu,
     logFile: join(tmpDir, 'gateway.log'),
     cwd: repoRoot,
