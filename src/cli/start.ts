@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { builtinExampleConfig, ConfigError, loadConfigFile, watchConfigFile, type Config } from '../config/index.ts';
+import { builtinExampleConfig, configFromEnvironment, ConfigError, loadConfigFile, watchConfigFile, type Config } from '../config/index.ts';
 import { startMockProvider, type MockProvider } from '../mock/server.ts';
 import { createLogger } from '../observability/logger.ts';
 import { startGateway } from '../server/gateway.ts';
@@ -32,12 +32,15 @@ export async function runStart(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const configFile = values.config ?? process.env.SWITCHYARD_CONFIG ?? DEFAULT_CONFIG_FILES.find((f) => existsSync(f));
+  const configFile = values.config ?? (process.env.SWITCHYARD_CONFIG || DEFAULT_CONFIG_FILES.find((f) => existsSync(f)));
   let config: Config;
   let mock: MockProvider | undefined;
   try {
+    const fromEnv = configFile === undefined ? configFromEnvironment(process.env) : undefined;
     if (configFile !== undefined) {
       config = await loadConfigFile(resolve(configFile));
+    } else if (fromEnv !== undefined) {
+      config = fromEnv;
     } else {
       mock = await startMockProvider({ host: '127.0.0.1', port: 0 });
       config = builtinExampleConfig(mock.url);
@@ -59,6 +62,12 @@ export async function runStart(argv: string[]): Promise<number> {
       { mockProvider: mock.url },
       'No configuration file given: serving the built-in example, routed to an in-process mock provider. ' +
         'Pass --config FILE (see examples/) to route to real providers.',
+    );
+  }
+  if (configFile === undefined && mock === undefined) {
+    logger.info(
+      { providers: config.providers.map((p) => p.name), defaultRoute: config.routes.default },
+      'No configuration file given: routing to the providers whose keys are set in the environment, with the model names clients ask for.',
     );
   }
   const gateway = await startGateway({ config, logger, host: values.host, port });
@@ -116,6 +125,6 @@ export async function runStart(argv: string[]): Promise<number> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   // Logged last: once a supervisor reads this line, every signal handler is in place.
-  logger.info({ url: gateway.url, config: configFile ?? '(built-in example)' }, `Switchyard listening on ${gateway.url}`);
+  logger.info({ url: gateway.url, config: configFile ?? (mock === undefined ? '(provider keys from the environment)' : '(built-in example)') }, `Switchyard listening on ${gateway.url}`);
   return 0;
 }

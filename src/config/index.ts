@@ -22,7 +22,7 @@ export type {
 } from './schema.ts';
 export { providerPresetNames, routeNames } from './schema.ts';
 export { watchConfigFile } from './watch.ts';
-export { builtinExampleConfig, configFromObject, loadConfigFile, parseConfig } from './load.ts';
+export { builtinExampleConfig, configFromEnvironment, configFromObject, loadConfigFile, parseConfig, REQUESTED_MODEL } from './load.ts';
 export type { ParseOptions } from './load.ts';
 export type { Env } from './env.ts';
 export type { ConfigWatcher, WatchOptions, WatchResult } from './watch.ts';

@@ -108,3 +108,33 @@ export function builtinExampleConfig(mockUrl: string): Config {
     { env: {}, source: '(built-in example)' },
   );
 }
+
+/** The model name a deployment uses to mean "the model the client asked for". */
+export const REQUESTED_MODEL = '*';
+
+/**
+ * With no config file but provider keys in the environment, route to those
+ * providers and keep the model names clients ask for (Claude Code sends its
+ * own). Anthropic wins the default route when both keys are set; the other
+ * provider stays reachable as `openai,MODEL` or `anthropic,MODEL`.
+ * Returns undefined when no key is set.
+ */
+export function configFromEnvironment(env: Env): Config | undefined {
+  const anthropicKey = env.ANTHROPIC_API_KEY;
+  const openaiKey = env.OPENAI_API_KEY;
+  if (!anthropicKey && !openaiKey) return undefined;
+  const providers: Array<Record<string, unknown>> = [];
+  const models: Array<Record<string, unknown>> = [];
+  if (anthropicKey) {
+    providers.push({ name: 'anthropic', protocol: 'anthropic', baseUrl: env.ANTHROPIC_BASE_URL || 'https://api.anthropic.com', apiKey: anthropicKey });
+    models.push({ name: 'anthropic', deployments: [{ provider: 'anthropic', model: REQUESTED_MODEL }] });
+  }
+  if (openaiKey) {
+    providers.push({ name: 'openai', protocol: 'openai', preset: 'openai', baseUrl: env.OPENAI_BASE_URL || 'https://api.openai.com/v1', apiKey: openaiKey });
+    models.push({ name: 'openai', deployments: [{ provider: 'openai', model: REQUESTED_MODEL }] });
+  }
+  return configFromObject(
+    { providers, models, routes: { default: anthropicKey ? 'anthropic' : 'openai' } },
+    { env: {}, source: '(provider keys from the environment)' },
+  );
+}

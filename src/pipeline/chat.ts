@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { REQUESTED_MODEL } from '../config/index.ts';
 import { GatewayError } from '../errors.ts';
 import type { ChatRequest, ErrorBody, ProtocolName, Usage } from '../model/types.ts';
 import type { PreparedProvider } from '../providers/index.ts';
@@ -61,7 +62,8 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
   try {
     const req = decodeRequest(call.surface, call.body);
     summary.stream = req.stream;
-    const decision = await state.router.decide(req, typeof call.body.model === 'string' ? call.body.model : undefined);
+    const requestedModel = typeof call.body.model === 'string' ? call.body.model : req.model;
+    const decision = await state.router.decide(req, requestedModel);
     summary.rule = decision.rule;
     summary.model = decision.modelName;
 
@@ -72,7 +74,8 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
       const result = await attemptUpstream(pools, {
         surface: call.surface,
         provider,
-        upstreamModel: deployment.model,
+        // `*` keeps the model name the client asked for.
+        upstreamModel: deployment.model === REQUESTED_MODEL ? requestedModel : deployment.model,
         maxTokens: deployment.maxTokens,
         body: call.body,
         req,

@@ -22,8 +22,13 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-async function startCli(t: TestContext, args: string[], cwd: string): Promise<Running> {
-  const child = spawn(process.execPath, [cli, 'start', '--port', '0', '--log-format', 'json', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startCli(t: TestContext, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Running> {
+  const child = spawn(process.execPath, [cli, 'start', '--port', '0', '--log-format', 'json', ...args], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Provider keys in the developer's shell must not change what these tests start.
+    env: { ...process.env, ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', SWITCHYARD_CONFIG: '', ...env },
+  });
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -71,6 +76,23 @@ test('with no config it serves the built-in example on an in-process mock and sa
     body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] }),
   });
   assert.equal(res.status, 200);
+  run.child.kill('SIGTERM');
+  assert.equal(await run.exited, 0);
+});
+
+test('with provider keys in the environment and no config it routes to them, keeping the requested model name', async (t) => {
+  const mock = await startMockProvider({ port: 0, requireApiKey: 'sk-from-env' });
+  t.after(() => mock.close());
+  const cwd = await mkdtemp(join(tmpdir(), 'swy-'));
+  const run = await startCli(t, [], cwd, { ANTHROPIC_API_KEY: 'sk-from-env', ANTHROPIC_BASE_URL: mock.url });
+  assert.ok(!run.lines.some((l) => String(l.msg).includes('in-process mock provider')));
+  const res = await fetch(`${run.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'claude-opus-5-5', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal((mock.stats.last.at(-1)!.body as { model: string }).model, 'claude-opus-5-5');
   run.child.kill('SIGTERM');
   assert.equal(await run.exited, 0);
 });
