@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
-import { failures } from './lib/load.ts';
+import { failures, latencyHistogram, runLoad } from './lib/load.ts';
 import { describe, measure, preflight, type TargetSpec } from './lib/measure.ts';
 import { parseBenchArgs, plannedSeconds, usage, type BenchOptions } from './lib/options.ts';
 import { ChildSet, describePinning, planPinning, type Pinning } from './lib/processes.ts';
@@ -121,6 +121,26 @@ async function measureAddedLatency(stack: BenchStack, shape: Shape, o: BenchOpti
   return { shape: shape.id, connections: 1, direct, floor, switchyard, floorMinusDirect: minus(floor), switchyardMinusDirect: minus(switchyard), failures: failed };
 }
 
+/**
+ * Load through every shape and target before anything is measured: the
+ * gateway runs far more code than the floor, and its JIT needs several
+ * seconds of traffic to settle (per-target warm-ups alone would leave the
+ * first shapes measured on a half-warm gateway).
+ */
+async function warmUpStack(stack: BenchStack, o: BenchOptions): Promise<void> {
+  const all = o.latencyShape === undefined || o.shapes.includes(o.latencyShape) ? o.shapes : [...o.shapes, o.latencyShape];
+  const slice = Math.max(0.3, o.initialWarmupS / (all.length * targetNames.length));
+  log(`warming up: ${all.length} shape(s) × 3 targets, ${slice.toFixed(2)} s each`);
+  for (const shape of all) {
+    for (const target of targetNames) {
+      const load = { url: `${targetUrl(stack, target)}${shape.path}`, body: shape.body(target), headers: shape.headers };
+      await runLoad({ ...load, connections: o.connections, durationS: slice, verify: shape.looksComplete }, latencyHistogram());
+      assertAlive(stack);
+    }
+  }
+  log('');
+}
+
 function machine(): BenchResult['machine'] {
   const list = cpus();
   return {
@@ -143,6 +163,8 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
   const stack = await startBenchStack(children, { tmpDir, pinning, outputTokens: o.outputTokens, gatewayLogLevel: o.gatewayLogLevel, profileDir });
   log(`mock ${stack.mockUrl} (pid ${stack.mock.pid}), floor ${stack.floorUrl} (pid ${stack.floor.pid}), switchyard ${stack.gatewayUrl} (pid ${stack.gateway.pid})`);
   log('');
+
+  await warmUpStack(stack, o);
 
   const shapeResults: ShapeResult[] = [];
   let total = 0;
@@ -168,6 +190,7 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
       quick: o.quick,
       durationS: o.durationS,
       warmupS: o.warmupS,
+      initialWarmupS: o.initialWarmupS,
       rounds: o.rounds,
       connections: o.connections,
       outputTokens: o.outputTokens,

@@ -6,6 +6,8 @@ export interface BenchOptions {
   quick: boolean;
   durationS: number;
   warmupS: number;
+  /** Load through every shape and target once at start, seconds in all: the gateway's JIT needs several seconds of traffic. */
+  initialWarmupS: number;
   /** The measured time per target is split into this many interleaved runs. */
   rounds: number;
   connections: number;
@@ -24,7 +26,8 @@ export const usage = `Usage: npm run bench -- [options]     (or: node bench/run.
 
   --quick                 short runs (about 1 minute in all)
   --duration S            measured seconds per target and shape (default 7, quick 1.5)
-  --warmup S              seconds of warm-up before each run (default 2, quick 0.75)
+  --warmup S              seconds of warm-up per target before each shape (default 2, quick 0.75)
+  --initial-warmup S      seconds of load through every shape and target at start (default 12, quick 4)
   --rounds N              interleave the targets in N rounds per shape (default 3, quick 1)
   --connections N         closed-loop connections (default 32)
   --tokens N              words per mock reply (default 24)
@@ -55,6 +58,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       quick: { type: 'boolean', default: false },
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      'initial-warmup': { type: 'string' },
       connections: { type: 'string' },
       rounds: { type: 'string' },
       tokens: { type: 'string' },
@@ -71,7 +75,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   const quick = values.quick;
   const durationS = positive('duration', values.duration, quick ? 1.5 : 7, false);
   const warmupS = positive('warmup', values.warmup, quick ? 0.75 : 2, false);
-  if (durationS > 600 || warmupS > 600) throw new Error('--duration and --warmup are limited to 600 s');
+  const initialWarmupS = positive('initial-warmup', values['initial-warmup'], quick ? 4 : 12, false);
+  if (durationS > 600 || warmupS > 600 || initialWarmupS > 600) throw new Error('--duration, --warmup and --initial-warmup are limited to 600 s');
   const rounds = positive('rounds', values.rounds, quick ? 1 : 3, true);
   if (rounds > 20) throw new Error('--rounds is limited to 20');
   const connections = positive('connections', values.connections, 32, true);
@@ -99,6 +104,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     quick,
     durationS,
     warmupS,
+    initialWarmupS,
     rounds,
     connections,
     outputTokens,
@@ -116,5 +122,5 @@ export function plannedSeconds(o: BenchOptions): number {
   const groups = o.shapes.length + (o.latencyShape === undefined ? 0 : 1);
   // Per autocannon run: up to one 100 ms sample tick late, plus connection set-up.
   const perTarget = o.durationS + o.warmupS + (o.rounds + 1) * 0.15;
-  return groups * 3 * perTarget + 10;
+  return groups * 3 * perTarget + o.initialWarmupS + 10;
 }

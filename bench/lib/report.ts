@@ -34,7 +34,7 @@ export function formatReport(r: BenchResult): string {
   lines.push(
     `Switchyard bench: ${r.machine.cpus} CPU (${r.machine.cpuModel}), node ${r.machine.node}, ${r.machine.os}, ` +
       `load average ${r.machine.loadAverageAtStart} at start`,
-    `closed loop, ${o.connections} connections, ${o.durationS} s per target in ${o.rounds} interleaved round(s) after ${o.warmupS} s warm-up, ` +
+    `closed loop, ${o.connections} connections, ${o.durationS} s per target in ${o.rounds} interleaved round(s) after ${o.initialWarmupS} s warm-up of everything and ${o.warmupS} s per target, ` +
       `mock replies ${o.outputTokens} tokens, gateway log level ${o.gatewayLogLevel}${o.profiled ? ', GATEWAY PROFILED (numbers not comparable)' : ''}`,
     '',
     pad('shape / target', 16) +

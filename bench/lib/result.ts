@@ -87,6 +87,7 @@ export const benchResultSchema = z.object({
     quick: z.boolean(),
     durationS: z.number(),
     warmupS: z.number(),
+    initialWarmupS: z.number(),
     rounds: z.number(),
     connections: z.number(),
     outputTokens: z.number(),
