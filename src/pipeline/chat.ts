@@ -14,7 +14,7 @@ import { createStreamTranslator, decodeRequest, decodeResponse, encodeResponse }
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { requestIdHeaders, streamErrorEvent, writeError } from '../server/error-shapes.ts';
 import type { GatewayState } from './state.ts';
-import { PassthroughTap, usageFromResponse } from './stream-tap.ts';
+import { PassthroughTap, usageFromResponseText } from './stream-tap.ts';
 import { attemptUpstream, classifyTransportError } from './upstream-call.ts';
 
 /** What one request did, for its summary log line (and later usage events). */
@@ -112,18 +112,20 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
 
 async function relayJson(call: ChatCall, provider: PreparedProvider, body: Dispatcher.ResponseData['body']): Promise<void> {
   const raw = Buffer.from(await body.arrayBuffer());
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new GatewayError('SWY_ERR_UPSTREAM_BAD_RESPONSE', `Provider '${provider.name}' sent a response that is not JSON.`);
-  }
-  call.summary.usage = usageFromResponse(provider.protocol, parsed);
   let out: Buffer;
   if (provider.protocol === call.surface) {
+    // Passthrough: the bytes go back untouched; only the usage is read.
     out = raw;
+    call.summary.usage = usageFromResponseText(provider.protocol, raw.toString('utf8'));
   } else {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new GatewayError('SWY_ERR_UPSTREAM_BAD_RESPONSE', `Provider '${provider.name}' sent a response that is not JSON.`);
+    }
     const decoded = decodeResponse(provider.protocol, parsed);
+    call.summary.usage = decoded.usage;
     call.summary.stopReason = decoded.stopReason;
     out = Buffer.from(JSON.stringify(encodeResponse(call.surface, decoded)));
   }

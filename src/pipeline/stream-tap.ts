@@ -142,3 +142,41 @@ export function usageFromResponse(protocol: ProtocolName, body: unknown): Usage 
   }
   return usage;
 }
+
+/**
+ * Usage from a complete response body without parsing all of it: both
+ * protocols put `usage` near the end, so only that object is parsed. Falls
+ * back to a full parse when the shape is unexpected.
+ */
+export function usageFromResponseText(protocol: ProtocolName, text: string): Usage | undefined {
+  const at = text.lastIndexOf('"usage"');
+  if (at !== -1) {
+    const start = text.indexOf('{', at + 7);
+    const end = start === -1 ? -1 : matchingBrace(text, start);
+    if (end !== -1) {
+      const usage = safeParse(text.slice(start, end + 1));
+      if (usage !== undefined) return usageFromResponse(protocol, { usage });
+    }
+  }
+  return usageFromResponse(protocol, safeParse(text));
+}
+
+/** Index of the `}` closing the object that opens at `start`, skipping strings; -1 if none. */
+function matchingBrace(text: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92 /* \ */) i++;
+        else if (d === 34) break;
+      }
+    } else if (c === 123 /* { */) {
+      depth++;
+    } else if (c === 125 /* } */) {
+      if (--depth === 0) return i;
+    }
+  }
+  return -1;
+}

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PassthroughTap, usageFromResponseText } from '../../src/pipeline/stream-tap.ts';
+
+test('usage is read from a complete Anthropic body, even with braces inside strings', () => {
+  const body = JSON.stringify({
+    id: 'msg_1',
+    content: [{ type: 'text', text: 'a "usage": { tricky } string' }],
+    usage: { input_tokens: 12, output_tokens: 34, cache_read_input_tokens: 5, cache_creation_input_tokens: 2, server_tool_use: { web_search_requests: 0 } },
+  });
+  assert.deepEqual(usageFromResponseText('anthropic', body), { inputTokens: 12, outputTokens: 34, cacheReadTokens: 5, cacheWriteTokens: 2 });
+});
+
+test('usage is read from a complete OpenAI body, cached tokens taken out of the input', () => {
+  const body = JSON.stringify({ choices: [], usage: { prompt_tokens: 100, completion_tokens: 7, prompt_tokens_details: { cached_tokens: 40 } } });
+  assert.deepEqual(usageFromResponseText('openai', body), { inputTokens: 60, outputTokens: 7, cacheReadTokens: 40 });
+});
+
+test('a body without usage gives no usage, and garbage does not throw', () => {
+  assert.equal(usageFromResponseText('openai', '{"choices":[]}'), undefined);
+  assert.equal(usageFromResponseText('openai', '{"usage": {"prompt_tokens": 1'), undefined);
+});
+
+test('the tap follows an Anthropic stream split at every byte', () => {
+  const text =
+    'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":9,"output_tokens":1}}}\n\n' +
+    'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hé"}}\n\n' +
+    'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}\n\n' +
+    'event: message_stop\ndata: {"type":"message_stop"}\n\n';
+  const tap = new PassthroughTap('anthropic');
+  for (const byte of Buffer.from(text)) tap.push(Uint8Array.of(byte));
+  tap.end();
+  assert.equal(tap.finished, true);
+  assert.equal(tap.stopReason, 'end_turn');
+  assert.deepEqual(tap.usage, { inputTokens: 9, outputTokens: 3 });
+});
+
+test('the tap sees an OpenAI stream cut before its end as unfinished', () => {
+  const tap = new PassthroughTap('openai');
+  tap.push(Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n'));
+  tap.end();
+  assert.equal(tap.finished, false);
+  const done = new PassthroughTap('openai');
+  done.push(Buffer.from('data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}\n\ndata: [DONE]\n\n'));
+  done.end();
+  assert.equal(done.finished, true);
+  assert.equal(done.stopReason, 'stop');
+  assert.deepEqual(done.usage, { inputTokens: 5, outputTokens: 2 });
+});
