@@ -12,7 +12,7 @@ import type { ChatRequest, ErrorBody, ProtocolName, Usage } from '../model/types
 import type { PreparedProvider } from '../providers/index.ts';
 import { createStreamTranslator, decodeRequest, decodeResponse, encodeResponse } from '../translate/index.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
-import { requestIdHeaders, streamErrorEvent, writeError } from '../server/error-shapes.ts';
+import { requestIdHeaders, streamErrorEvent, toGatewayError, writeError } from '../server/error-shapes.ts';
 import type { GatewayState } from './state.ts';
 import { PassthroughTap, usageFromResponseText } from './stream-tap.ts';
 import { attemptUpstream, classifyTransportError } from './upstream-call.ts';
@@ -60,10 +60,14 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
   res.once('close', onClose);
 
   try {
-    const req = decodeRequest(call.surface, call.body);
-    summary.stream = req.stream;
-    const requestedModel = typeof call.body.model === 'string' ? call.body.model : req.model;
-    const decision = await state.router.decide(req, requestedModel);
+    // The body is decoded into the internal model only when something needs
+    // it: scenario routing or translation. Passthrough to a named model skips it.
+    let decoded: ChatRequest | undefined;
+    const decode = (): ChatRequest => (decoded ??= decodeRequest(call.surface, call.body));
+    const requestedModel = call.body.model as string;
+    const stream = call.body.stream === true;
+    summary.stream = stream;
+    const decision = state.router.decideByName(requestedModel) ?? (await state.router.decide(decode(), requestedModel));
     summary.rule = decision.rule;
     summary.model = decision.modelName;
 
@@ -78,7 +82,7 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
         upstreamModel: deployment.model === REQUESTED_MODEL ? requestedModel : deployment.model,
         maxTokens: deployment.maxTokens,
         body: call.body,
-        req,
+        decode,
         query: call.query,
         clientHeaders: call.headers,
         requestId: call.requestId,
@@ -93,14 +97,14 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
       }
       summary.attempts.push({ deployment: deployment.id, status: result.statusCode });
       summary.deployment = deployment.id;
-      if (req.stream) await relayStream(call, provider, req, result.body, abort.signal);
+      if (stream) await relayStream(call, provider, decode, result.body, abort.signal);
       else await relayJson(call, provider, result.body);
       return;
     }
     throw lastError ?? new GatewayError('SWY_ERR_UNKNOWN_MODEL', `No deployment is available for model '${decision.modelName}'.`);
   } catch (err) {
     if (abort.signal.aborted) return;
-    const error = err instanceof GatewayError ? err : new GatewayError('SWY_ERR_INTERNAL', 'Internal gateway error', { cause: err });
+    const error = toGatewayError(err);
     summary.error = error.code;
     if (!res.headersSent) summary.status = error.status;
     writeError(res, call.surface, error, call.requestId);
@@ -148,7 +152,7 @@ const SSE_HEADERS = {
 async function relayStream(
   call: ChatCall,
   provider: PreparedProvider,
-  req: ChatRequest,
+  decode: () => ChatRequest,
   body: Dispatcher.ResponseData['body'],
   signal: AbortSignal,
 ): Promise<void> {
@@ -157,7 +161,7 @@ async function relayStream(
   const tap = same ? new PassthroughTap(provider.protocol) : undefined;
   const translator = same
     ? undefined
-    : createStreamTranslator(provider.protocol, call.surface, { includeUsage: req.includeUsage === true });
+    : createStreamTranslator(provider.protocol, call.surface, { includeUsage: decode().includeUsage === true });
 
   const write = async (data: string | Uint8Array): Promise<void> => {
     if (data.length === 0) return;

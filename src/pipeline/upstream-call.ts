@@ -20,7 +20,8 @@ export interface AttemptInput {
   maxTokens: number | undefined;
   /** The client's parsed body: forwarded as is (model rewritten) on the same protocol. */
   body: Record<string, unknown>;
-  req: ChatRequest;
+  /** The request in the internal model, decoded on first use (translation only). */
+  decode: () => ChatRequest;
   query: string;
   clientHeaders: IncomingHttpHeaders;
   requestId: string;
@@ -48,7 +49,8 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
     if (limit !== undefined) clampMaxTokens(body, limit);
     payload = JSON.stringify(body);
   } else {
-    const req = limit !== undefined && (input.req.maxTokens ?? Infinity) > limit ? { ...input.req, maxTokens: limit } : input.req;
+    const decoded = input.decode();
+    const req = limit !== undefined && (decoded.maxTokens ?? Infinity) > limit ? { ...decoded, maxTokens: limit } : decoded;
     payload = JSON.stringify(provider.encode(req, input.upstreamModel));
   }
   const headers: Record<string, string> = { ...provider.staticHeaders, 'x-request-id': input.requestId };

@@ -37,6 +37,12 @@ export { countTextTokens, countTokens, estimateUpperBoundBytes, isTokenizerLoade
 export interface Router {
   /** Synchronous unless a custom router module answers with a promise. */
   decide(req: ChatRequest, rawModel?: string): Promise<RouteDecision> | RouteDecision;
+  /**
+   * The decision when the model name alone settles it (`provider,model` or a
+   * configured name or alias), else undefined. Lets passthrough traffic skip
+   * decoding the request body.
+   */
+  decideByName(model: string): RouteDecision | undefined;
   /** Configured model names, then aliases (what /v1/models lists). */
   models(): readonly string[];
 }
@@ -116,14 +122,18 @@ class ScenarioRouter implements Router {
     return this.#table.names;
   }
 
-  decide(req: ChatRequest, rawModel?: string): Promise<RouteDecision> | RouteDecision {
-    const model = rawModel ?? req.model;
+  decideByName(model: string): RouteDecision | undefined {
     const comma = model.indexOf(',');
     if (comma !== -1) {
       const target = this.#table.explicit(model, comma);
       return { rule: 'explicit', modelName: target.modelName, deployments: target.deployments };
     }
-    const named = this.#byName.get(model);
+    return this.#byName.get(model);
+  }
+
+  decide(req: ChatRequest, rawModel?: string): Promise<RouteDecision> | RouteDecision {
+    const model = rawModel ?? req.model;
+    const named = this.decideByName(model);
     if (named !== undefined) return named;
     return this.#custom === undefined ? this.#scenario(req, model) : this.#runCustom(this.#custom, req, model);
   }

@@ -106,14 +106,25 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const summary: RequestSummary = { surface, attempts: [] };
     const res = reply.raw;
     res.once('close', () => {
+      const attempts = summary.attempts;
+      // The attempt list only says more than `deployment` when something failed.
+      const failed = attempts.length > 1 || attempts[0]?.error !== undefined;
       logger.info(
         {
           requestId: request.id,
-          ...summary,
+          surface,
+          stream: summary.stream,
+          rule: summary.rule,
+          model: summary.model,
+          deployment: summary.deployment,
+          attempts: failed ? attempts : undefined,
           status: summary.status ?? res.statusCode,
           latencyMs: round(performance.now() - startedAt),
           ttftMs: summary.ttftMs === undefined ? undefined : round(summary.ttftMs),
-          clientAborted: !res.writableFinished,
+          usage: summary.usage,
+          stopReason: summary.stopReason,
+          error: summary.error,
+          clientAborted: res.writableFinished ? undefined : true,
         },
         'request',
       );

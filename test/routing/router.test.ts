@@ -285,3 +285,11 @@ test('models() lists configured names then aliases', async () => {
   const router = await buildRouter(routingConfig());
   assert.deepEqual(router.models(), ['main', 'bg', 'thinker', 'long', 'search', 'vision', 'sub', 'picked', 'primary']);
 });
+
+test('decideByName settles configured names and provider,model without the request, and nothing else', async () => {
+  const router = await buildRouter(routingConfig({ background: 'main' }));
+  assert.equal(router.decideByName('main')?.rule, 'model');
+  assert.equal(router.decideByName('claude,some-model')?.rule, 'explicit');
+  assert.equal(router.decideByName('claude,some-model')?.deployments[0]?.model, 'some-model');
+  assert.equal(router.decideByName('claude-haiku-4-5'), undefined);
+});
