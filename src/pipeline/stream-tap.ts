@@ -5,7 +5,6 @@
  * carry usage are JSON-parsed.
  */
 import type { ProtocolName, StopReason, Usage } from '../model/types.ts';
-import { SseParser } from '../protocols/sse.ts';
 
 export interface StreamObservation {
   readonly usage: Usage;
@@ -15,14 +14,25 @@ export interface StreamObservation {
   readonly errored: boolean;
 }
 
-const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+const ANTHROPIC_EVENT = /^event:[ \t]*(message_start|message_delta|message_stop|error)[ \t]*\r?$/gm;
+const OPENAI_DONE = /^data:[ \t]*\[DONE\][ \t]*\r?$/m;
+const OPENAI_ERROR = /^(?:data:[ \t]*\{\s*"error"\s*:|event:[ \t]*error[ \t]*\r?$)/m;
+// Inside a JSON string quotes are escaped, so these only match real keys.
+const OPENAI_FINISH = /"finish_reason"\s*:\s*"([^"]+)"/g;
+const USAGE_OBJECT = /"usage"\s*:\s*\{/g;
 
+/**
+ * The tap sits on every passthrough stream, so it does not parse every
+ * event: it holds back only an incomplete trailing event, searches complete
+ * text for the few lines that matter, and JSON-parses just those.
+ */
 export class PassthroughTap implements StreamObservation {
   readonly usage: Usage = { inputTokens: 0, outputTokens: 0 };
   stopReason: StopReason | string | null = null;
   finished = false;
   errored = false;
-  #parser = new SseParser();
+  #decoder = new TextDecoder('utf-8');
+  #carry = '';
   #protocol: ProtocolName;
 
   constructor(protocol: ProtocolName) {
@@ -30,80 +40,90 @@ export class PassthroughTap implements StreamObservation {
   }
 
   push(chunk: Uint8Array): void {
-    const messages = this.#parser.pushBytes(chunk);
-    for (const m of messages) {
-      if (this.#protocol === 'anthropic') this.#anthropic(m.event, m.data);
-      else this.#openai(m.data);
-    }
+    const text = this.#carry + this.#decoder.decode(chunk, { stream: true });
+    const cut = afterLastEvent(text);
+    this.#carry = cut === text.length ? '' : text.slice(cut);
+    if (cut > 0) this.#scan(cut === text.length ? text : text.slice(0, cut));
   }
 
   end(): void {
-    for (const m of this.#parser.end()) {
-      if (this.#protocol === 'anthropic') this.#anthropic(m.event, m.data);
-      else this.#openai(m.data);
-    }
+    const text = this.#carry + this.#decoder.decode();
+    this.#carry = '';
+    if (text.length > 0) this.#scan(text);
   }
 
-  #anthropic(event: string | undefined, data: string): void {
-    switch (event) {
-      case 'message_start': {
-        const parsed = safeParse(data) as { message?: { usage?: Record<string, unknown> } } | undefined;
-        applyAnthropicUsage(this.usage, parsed?.message?.usage);
-        break;
+  #scan(text: string): void {
+    if (this.#protocol === 'anthropic') this.#anthropic(text);
+    else this.#openai(text);
+  }
+
+  #anthropic(text: string): void {
+    ANTHROPIC_EVENT.lastIndex = 0;
+    for (let m = ANTHROPIC_EVENT.exec(text); m !== null; m = ANTHROPIC_EVENT.exec(text)) {
+      const event = m[1];
+      if (event === 'message_stop') {
+        this.finished = true;
+        continue;
       }
-      case 'message_delta': {
-        const parsed = safeParse(data) as { delta?: { stop_reason?: string }; usage?: Record<string, unknown> } | undefined;
-        if (parsed?.delta?.stop_reason) {
-          this.stopReason = parsed.delta.stop_reason;
+      if (event === 'error') {
+        this.finished = true;
+        this.errored = true;
+        continue;
+      }
+      const data = safeParse(dataAfter(text, m.index + m[0].length));
+      if (event === 'message_start') {
+        applyAnthropicUsage(this.usage, (data as { message?: { usage?: Record<string, unknown> } } | undefined)?.message?.usage);
+      } else {
+        const delta = data as { delta?: { stop_reason?: string }; usage?: Record<string, unknown> } | undefined;
+        if (delta?.delta?.stop_reason) {
+          this.stopReason = delta.delta.stop_reason;
           // A stop reason completes the answer even if message_stop is lost.
           this.finished = true;
         }
-        applyAnthropicUsage(this.usage, parsed?.usage);
-        break;
+        applyAnthropicUsage(this.usage, delta?.usage);
       }
-      case 'message_stop':
-        this.finished = true;
-        break;
-      case 'error':
-        this.finished = true;
-        this.errored = true;
-        break;
-      default:
     }
   }
 
-  #openai(data: string): void {
-    if (data === '[DONE]') {
-      this.finished = true;
-      return;
-    }
-    const hasFinish = data.includes('"finish_reason":"');
-    const hasUsage = USAGE_OBJECT.test(data);
-    const hasError = data.startsWith('{"error"');
-    if (!hasFinish && !hasUsage && !hasError) return;
-    const parsed = safeParse(data) as
-      | { choices?: Array<{ finish_reason?: string | null }>; usage?: Record<string, unknown> | null; error?: unknown }
-      | undefined;
-    if (parsed === undefined) return;
-    if (parsed.error !== undefined) {
+  #openai(text: string): void {
+    if (OPENAI_DONE.test(text)) this.finished = true;
+    if (OPENAI_ERROR.test(text)) {
       this.finished = true;
       this.errored = true;
-      return;
     }
-    const finish = parsed.choices?.[0]?.finish_reason;
-    if (finish) {
-      this.stopReason = finish;
+    OPENAI_FINISH.lastIndex = 0;
+    for (let m = OPENAI_FINISH.exec(text); m !== null; m = OPENAI_FINISH.exec(text)) {
+      this.stopReason = m[1] ?? null;
       this.finished = true;
     }
-    const u = parsed.usage;
-    if (u) {
-      const details = u.prompt_tokens_details as { cached_tokens?: number } | undefined;
-      const cached = num(details?.cached_tokens);
-      this.usage.inputTokens = Math.max(0, num(u.prompt_tokens) - cached);
-      this.usage.outputTokens = num(u.completion_tokens);
-      if (cached > 0) this.usage.cacheReadTokens = cached;
+    USAGE_OBJECT.lastIndex = 0;
+    for (let m = USAGE_OBJECT.exec(text); m !== null; m = USAGE_OBJECT.exec(text)) {
+      const open = m.index + m[0].length - 1;
+      const close = matchingBrace(text, open);
+      if (close === -1) continue;
+      const u = safeParse(text.slice(open, close + 1)) as Record<string, unknown> | undefined;
+      if (u !== undefined) {
+        const parsed = usageFromResponse('openai', { usage: u });
+        if (parsed !== undefined) Object.assign(this.usage, parsed);
+      }
     }
   }
+}
+
+/** Index just after the last blank line (the end of the last complete event), or 0. */
+function afterLastEvent(text: string): number {
+  const lf = text.lastIndexOf('\n\n');
+  const crlf = text.lastIndexOf('\r\n\r\n');
+  return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 4);
+}
+
+/** The value of the `data:` line that follows position `from`. */
+function dataAfter(text: string, from: number): string {
+  const at = text.indexOf('data:', from);
+  if (at === -1) return '';
+  let end = text.indexOf('\n', at);
+  if (end === -1) end = text.length;
+  return text.slice(at + 5, end).trim();
 }
 
 function applyAnthropicUsage(usage: Usage, u: Record<string, unknown> | undefined): void {

@@ -47,3 +47,25 @@ test('the tap sees an OpenAI stream cut before its end as unfinished', () => {
   assert.equal(done.stopReason, 'stop');
   assert.deepEqual(done.usage, { inputTokens: 5, outputTokens: 2 });
 });
+
+test('markers inside generated text do not fool the tap', () => {
+  const tap = new PassthroughTap('openai');
+  const content = JSON.stringify({ choices: [{ index: 0, delta: { content: 'data: [DONE] and "finish_reason":"stop" and "usage":{"prompt_tokens":9}' }, finish_reason: null }] });
+  tap.push(Buffer.from(`data: ${content}\n\n`));
+  tap.end();
+  assert.equal(tap.finished, false);
+  assert.equal(tap.stopReason, null);
+  assert.deepEqual(tap.usage, { inputTokens: 0, outputTokens: 0 });
+});
+
+test('the tap reads CRLF streams and error events', () => {
+  const anthropic = new PassthroughTap('anthropic');
+  anthropic.push(Buffer.from('event: message_start\r\ndata: {"type":"message_start","message":{"usage":{"input_tokens":4,"output_tokens":1}}}\r\n\r\nevent: error\r\ndata: {"type":"error","error":{"type":"overloaded_error","message":"x"}}\r\n\r\n'));
+  anthropic.end();
+  assert.equal(anthropic.usage.inputTokens, 4);
+  assert.equal(anthropic.errored, true);
+  const openai = new PassthroughTap('openai');
+  openai.push(Buffer.from('data: {"error": {"message": "boom", "type": "server_error"}}\n\n'));
+  openai.end();
+  assert.equal(openai.errored, true);
+});
