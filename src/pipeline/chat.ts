@@ -3,14 +3,13 @@
  * pipeline, thin surfaces"): decode → route → try deployments in order →
  * relay the answer, passed through untouched or translated event by event.
  */
-import { once } from 'node:events';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { REQUESTED_MODEL } from '../config/index.ts';
 import { GatewayError } from '../errors.ts';
 import type { ChatRequest, ErrorBody, ProtocolName, Usage } from '../model/types.ts';
 import type { PreparedProvider } from '../providers/index.ts';
 import { createStreamTranslator, decodeRequest, decodeResponse, encodeResponse } from '../translate/index.ts';
+import type { UpstreamCall } from '../upstream/call.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { requestIdHeaders, streamErrorEvent, toGatewayError, writeError } from '../server/error-shapes.ts';
 import type { GatewayState } from './state.ts';
@@ -97,8 +96,8 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
       }
       summary.attempts.push({ deployment: deployment.id, status: result.statusCode });
       summary.deployment = deployment.id;
-      if (stream) await relayStream(call, provider, decode, result.body, abort.signal);
-      else await relayJson(call, provider, result.body);
+      if (stream) await relayStream(call, provider, decode, result.call, abort.signal);
+      else await relayJson(call, provider, result.call);
       return;
     }
     throw lastError ?? new GatewayError('SWY_ERR_UNKNOWN_MODEL', `No deployment is available for model '${decision.modelName}'.`);
@@ -114,8 +113,13 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
   }
 }
 
-async function relayJson(call: ChatCall, provider: PreparedProvider, body: Dispatcher.ResponseData['body']): Promise<void> {
-  const raw = Buffer.from(await body.arrayBuffer());
+async function relayJson(call: ChatCall, provider: PreparedProvider, upstream: UpstreamCall): Promise<void> {
+  let raw: Buffer;
+  try {
+    raw = await upstream.collect();
+  } catch (err) {
+    throw classifyTransportError(err, provider.name);
+  }
   let out: Buffer;
   if (provider.protocol === call.surface) {
     // Passthrough: the bytes go back untouched; only the usage is read.
@@ -153,7 +157,7 @@ async function relayStream(
   call: ChatCall,
   provider: PreparedProvider,
   decode: () => ChatRequest,
-  body: Dispatcher.ResponseData['body'],
+  upstream: UpstreamCall,
   signal: AbortSignal,
 ): Promise<void> {
   const { res, summary } = call;
@@ -163,31 +167,42 @@ async function relayStream(
     ? undefined
     : createStreamTranslator(provider.protocol, call.surface, { includeUsage: decode().includeUsage === true });
 
-  const write = async (data: string | Uint8Array): Promise<void> => {
-    if (data.length === 0) return;
+  let waitingForDrain = false;
+  const resume = (): void => {
+    waitingForDrain = false;
+    upstream.resume();
+  };
+  const write = (data: string | Uint8Array): void => {
+    if (data.length === 0 || res.writableEnded) return;
     if (!res.headersSent) {
       res.writeHead(200, { ...SSE_HEADERS, ...requestIdHeaders(call.surface, call.requestId) });
       summary.status = 200;
       summary.ttftMs = performance.now() - call.startedAt;
     }
     // A slow client slows the upstream read instead of growing a buffer.
-    if (!res.write(data)) await once(res, 'drain', { signal });
+    if (!res.write(data) && !waitingForDrain) {
+      waitingForDrain = true;
+      upstream.pause();
+      res.once('drain', resume);
+    }
   };
 
   let failure: ErrorBody | undefined;
   try {
-    for await (const chunk of body) {
-      if (tap !== undefined) {
-        tap.push(chunk as Buffer);
-        await write(chunk as Buffer);
-      } else {
-        await write(translator!.pushBytes(chunk as Buffer));
-      }
-    }
+    await upstream.relay(
+      tap !== undefined
+        ? (chunk) => {
+            tap.push(chunk);
+            write(chunk);
+          }
+        : (chunk) => write(translator!.pushBytes(chunk)),
+    );
   } catch (err) {
     if (signal.aborted) return;
     const error = classifyTransportError(err, provider.name);
     failure = { kind: error.kind, message: `The upstream stream from '${provider.name}' failed: ${error.message}` };
+  } finally {
+    res.off('drain', resume);
   }
 
   if (tap !== undefined) {
@@ -197,11 +212,10 @@ async function relayStream(
     if (failure === undefined && !tap.finished) {
       failure = { kind: 'api_error', message: `The upstream stream from '${provider.name}' ended before it was complete.` };
     }
-    if (failure !== undefined) await write(streamErrorEvent(call.surface, failure));
+    if (failure !== undefined) write(streamErrorEvent(call.surface, failure));
   } else {
     const t = translator!;
-    if (failure !== undefined) await write(streamErrorEvent(call.surface, failure));
-    else await write(t.end());
+    write(failure !== undefined ? streamErrorEvent(call.surface, failure) : t.end());
     summary.usage = t.usage;
     summary.stopReason = t.stopReason;
   }

@@ -4,12 +4,12 @@
  * to the client, so the caller can still fail over after a failed attempt.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { GatewayError, kindForStatus } from '../errors.ts';
 import type { ChatRequest, ProtocolName } from '../model/types.ts';
 import { kindFromAnthropicType } from '../protocols/anthropic/errors.ts';
 import { kindFromOpenAIError } from '../protocols/openai/errors.ts';
 import type { PreparedProvider } from '../providers/index.ts';
+import { UpstreamCall } from '../upstream/call.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 
 export interface AttemptInput {
@@ -29,7 +29,7 @@ export interface AttemptInput {
 }
 
 export type AttemptResult =
-  | { ok: true; statusCode: number; headers: IncomingHttpHeaders; body: Dispatcher.ResponseData['body'] }
+  | { ok: true; statusCode: number; headers: IncomingHttpHeaders; call: UpstreamCall }
   | { ok: false; error: GatewayError; retryable: boolean };
 
 /** Upstream statuses worth trying another deployment for (ARCHITECTURE.md, execute). */
@@ -61,26 +61,27 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
       else if (Array.isArray(value)) headers[name] = value.join(',');
     }
   }
-  let response: Dispatcher.ResponseData;
+  const call = new UpstreamCall(input.signal);
+  pools.get(provider.origin, provider.pool).dispatch(
+    { method: 'POST', path: same ? provider.chatPath + input.query : provider.chatPath, headers, body: payload },
+    call,
+  );
+  let statusCode: number;
+  let responseHeaders: IncomingHttpHeaders;
   try {
-    response = await pools.get(provider.origin, provider.pool).request({
-      method: 'POST',
-      path: same ? provider.chatPath + input.query : provider.chatPath,
-      headers,
-      body: payload,
-      signal: input.signal,
-    });
+    ({ statusCode, headers: responseHeaders } = await call.head);
   } catch (err) {
     return { ok: false, error: classifyTransportError(err, provider.name), retryable: !input.signal.aborted };
   }
-  if (response.statusCode < 400) {
-    return { ok: true, statusCode: response.statusCode, headers: response.headers, body: response.body };
-  }
-  const text = await readBounded(response.body, MAX_ERROR_BODY).catch(() => '');
+  if (statusCode < 400) return { ok: true, statusCode, headers: responseHeaders, call };
+  const text = await call.collect(MAX_ERROR_BODY).then(
+    (buf) => buf.toString('utf8'),
+    () => '',
+  );
   return {
     ok: false,
-    error: upstreamStatusError(provider, response.statusCode, response.headers, text),
-    retryable: retryableStatuses.has(response.statusCode),
+    error: upstreamStatusError(provider, statusCode, responseHeaders, text),
+    retryable: retryableStatuses.has(statusCode),
   };
 }
 
@@ -89,18 +90,6 @@ function clampMaxTokens(body: Record<string, unknown>, limit: number): void {
     const value = body[field];
     if (typeof value === 'number' && value > limit) body[field] = limit;
   }
-}
-
-/** Reads at most `limit` bytes of a body as text, discarding the rest. */
-export async function readBounded(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    if (size < limit) chunks.push(size + buf.length > limit ? buf.subarray(0, limit - size) : buf);
-    size += buf.length;
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function upstreamStatusError(

@@ -1,9 +1,9 @@
 /** `/v1/models` and `/v1/messages/count_tokens`. */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayState } from '../pipeline/state.ts';
-import { readBounded } from '../pipeline/upstream-call.ts';
 import { countTokens } from '../routing/tokens.ts';
 import { decodeRequest } from '../translate/index.ts';
+import { UpstreamCall } from '../upstream/call.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 
 /**
@@ -51,15 +51,14 @@ export async function handleCountTokens(
         const value = headers[name];
         if (typeof value === 'string') forwarded[name] = value;
       }
-      const response = await pools.get(provider.origin, provider.pool).request({
-        method: 'POST',
-        path: `${provider.chatPath}/count_tokens`,
-        headers: forwarded,
-        body: JSON.stringify({ ...body, model: first.model }),
-        signal: AbortSignal.timeout(10_000),
-      });
-      const text = await readBounded(response.body, 64 * 1024);
-      if (response.statusCode === 200) {
+      const call = new UpstreamCall(AbortSignal.timeout(10_000));
+      pools.get(provider.origin, provider.pool).dispatch(
+        { method: 'POST', path: `${provider.chatPath}/count_tokens`, headers: forwarded, body: JSON.stringify({ ...body, model: first.model }) },
+        call,
+      );
+      const { statusCode } = await call.head;
+      const text = (await call.collect(64 * 1024)).toString('utf8');
+      if (statusCode === 200) {
         const parsed = JSON.parse(text) as { input_tokens?: unknown };
         if (typeof parsed.input_tokens === 'number') return { input_tokens: parsed.input_tokens };
       }

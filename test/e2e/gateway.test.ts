@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request, type IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { SseParser } from '../../src/protocols/sse.ts';
 import { defaultYaml, postJson, startStack } from './stack.ts';
@@ -248,4 +249,28 @@ test('a deployment output limit clamps max_tokens, translated and passed through
   const small = await postJson(`${gateway.url}/v1/messages`, ask('small-claude', { max_tokens: 50 }));
   assert.equal(small.status, 200);
   assert.equal((mock.stats.last.at(-1)!.body as { max_tokens: number }).max_tokens, 50);
+});
+
+test('a client that stops reading slows the upstream read instead of growing a buffer', async (t) => {
+  const { gateway, mock } = await startStack(t, { mock: { outputTokens: 100_000 } });
+  const body = JSON.stringify({ ...ask('claude-mock', { max_tokens: 200_000 }), stream: true });
+  await gateway.warmed;
+  const completedBefore = mock.stats.completed;
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = request(`${gateway.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' } }, resolve);
+    req.on('error', reject);
+    req.end(body);
+  });
+  res.pause();
+  await new Promise((r) => setTimeout(r, 1500));
+  // Kernel socket buffers hold a few MB at most; the stream is over 10 MB.
+  const heldBack = mock.stats.completed === completedBefore && mock.stats.inFlight === 1;
+  if (!heldBack) res.destroy();
+  assert.ok(heldBack, 'the mock is still held back by backpressure');
+  let bytes = 0;
+  res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  res.resume();
+  await new Promise((r) => res.on('end', r));
+  assert.ok(bytes > 10_000_000, `${bytes} bytes`);
+  assert.equal(mock.stats.completed, completedBefore + 1);
 });
