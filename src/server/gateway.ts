@@ -75,7 +75,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       logger.info({ configVersion: state.version }, 'configuration reloaded');
     },
     async close(): Promise<void> {
-      await app.close();
+      // Fastify stops accepting and waits for requests in flight. A keep-alive
+      // connection that goes idle after that would hold the close open until
+      // its timeout, so idle connections are closed as they appear.
+      const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweeper);
+      }
       await pools.close();
     },
   };

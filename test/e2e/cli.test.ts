@@ -161,3 +161,27 @@ test('a config with problems stops the start with every problem listed', async (
   assert.match(stderr, /NOPE_KEY/);
   assert.match(stderr, /routes\.default/);
 });
+
+test('SIGTERM lets a request in flight finish, then exits 0', async (t) => {
+  const mock = await startMockProvider({ port: 0, tokensPerSecond: 40, outputTokens: 20 });
+  t.after(() => mock.close());
+  const dir = await mkdtemp(join(tmpdir(), 'swy-'));
+  const file = join(dir, 'conf.yaml');
+  await writeFile(
+    file,
+    `providers: [ { name: mock, protocol: anthropic, baseUrl: "${mock.url}" } ]\nmodels: [ { name: m, deployments: [ { provider: mock, model: m } ] } ]\nroutes: { default: m }\n`,
+  );
+  const run = await startCli(t, ['--config', file], dir);
+  const response = fetch(`${run.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'm', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  const res = await response;
+  assert.equal(res.status, 200);
+  run.child.kill('SIGTERM');
+  const text = await res.text();
+  assert.match(text, /event: message_stop/, 'the stream finished after the signal');
+  assert.equal(await run.exited, 0);
+  await assert.rejects(fetch(`${run.url}/health`), 'no longer accepting connections');
+});
