@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -184,4 +184,33 @@ test('SIGTERM lets a request in flight finish, then exits 0', async (t) => {
   assert.match(text, /event: message_stop/, 'the stream finished after the signal');
   assert.equal(await run.exited, 0);
   await assert.rejects(fetch(`${run.url}/health`), 'no longer accepting connections');
+});
+
+test('switchyard code runs claude against the gateway, and says clearly when no gateway answers', async (t) => {
+  const mock = await startMockProvider({ port: 0 });
+  t.after(() => mock.close());
+  const dir = await mkdtemp(join(tmpdir(), 'swy-'));
+  // A stand-in `claude` that reports what it was given.
+  const bin = join(dir, 'bin');
+  await mkdir(bin);
+  await writeFile(join(bin, 'claude'), '#!/bin/sh\necho "base=$ANTHROPIC_BASE_URL args=$* quiet=$CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"\n');
+  await chmod(join(bin, 'claude'), 0o755);
+  const run = await startCli(t, [], dir);
+  const code = (env: Record<string, string>) =>
+    new Promise<{ status: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn(process.execPath, [cli, 'code', '-p', 'hello'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, ...env } });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('exit', (status) => resolve({ status, out, err }));
+    });
+  const ok = await code({ SWITCHYARD_URL: run.url });
+  assert.equal(ok.status, 0, ok.err);
+  assert.equal(ok.out.trim(), `base=${run.url} args=-p hello quiet=1`);
+  const down = await code({ SWITCHYARD_URL: 'http://127.0.0.1:9' });
+  assert.equal(down.status, 1);
+  assert.match(down.err, /no gateway answers at http:\/\/127\.0\.0\.1:9/);
+  run.child.kill('SIGTERM');
+  await run.exited;
 });
