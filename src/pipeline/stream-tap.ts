@@ -5,6 +5,8 @@
  * carry usage are JSON-parsed.
  */
 import type { ProtocolName, StopReason, Usage } from '../model/types.ts';
+import { decodeUsage } from '../protocols/anthropic/wire.ts';
+import { decodeOpenAIUsage } from '../protocols/openai/shared.ts';
 
 export interface StreamObservation {
   readonly usage: Usage;
@@ -127,15 +129,7 @@ function dataAfter(text: string, from: number): string {
 }
 
 function applyAnthropicUsage(usage: Usage, u: Record<string, unknown> | undefined): void {
-  if (u === undefined) return;
-  if (typeof u.input_tokens === 'number') usage.inputTokens = u.input_tokens;
-  if (typeof u.output_tokens === 'number') usage.outputTokens = u.output_tokens;
-  if (typeof u.cache_read_input_tokens === 'number') usage.cacheReadTokens = u.cache_read_input_tokens;
-  if (typeof u.cache_creation_input_tokens === 'number') usage.cacheWriteTokens = u.cache_creation_input_tokens;
-}
-
-function num(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+  if (u !== undefined) Object.assign(usage, decodeUsage(u));
 }
 
 function safeParse(data: string): unknown {
@@ -146,21 +140,12 @@ function safeParse(data: string): unknown {
   }
 }
 
-/** Usage from a complete (non-streaming) response body of either protocol. */
+/** Usage from a complete (non-streaming) response body of either protocol, read by that protocol's codec. */
 export function usageFromResponse(protocol: ProtocolName, body: unknown): Usage | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
-  const u = (body as { usage?: Record<string, unknown> }).usage;
+  const u = (body as { usage?: unknown }).usage;
   if (typeof u !== 'object' || u === null) return undefined;
-  const usage: Usage = { inputTokens: 0, outputTokens: 0 };
-  if (protocol === 'anthropic') {
-    applyAnthropicUsage(usage, u);
-  } else {
-    const cached = num((u.prompt_tokens_details as { cached_tokens?: number } | undefined)?.cached_tokens);
-    usage.inputTokens = Math.max(0, num(u.prompt_tokens) - cached);
-    usage.outputTokens = num(u.completion_tokens);
-    if (cached > 0) usage.cacheReadTokens = cached;
-  }
-  return usage;
+  return protocol === 'anthropic' ? { inputTokens: 0, outputTokens: 0, ...decodeUsage(u) } : decodeOpenAIUsage(u);
 }
 
 /**
