@@ -117,12 +117,31 @@ export const deploymentSchema = z.strictObject({
   weight: z.preprocess(coerceNumber, z.number().min(0).max(1_000_000)).default(1),
   /** The upstream model's output limit: larger `max_tokens` requests are clamped to it. */
   maxTokens: int(1, 10_000_000).optional(),
+  /** Prices per million tokens, for the `cost` strategy (absent counts as 0). */
+  inputCostPerMTok: z.preprocess(coerceNumber, z.number().min(0).max(1_000_000)).optional(),
+  outputCostPerMTok: z.preprocess(coerceNumber, z.number().min(0).max(1_000_000)).optional(),
+});
+
+/** How a model group orders its deployments for one request (src/resilience/strategies.ts). */
+export const strategyNames = ['priority', 'weighted', 'round-robin', 'least-in-flight', 'latency', 'cost'] as const;
+export type StrategyName = (typeof strategyNames)[number];
+
+/** Circuit breaker overrides per model group; unset keys take the defaults in src/resilience/health.ts. */
+export const breakerSchema = z.strictObject({
+  consecutiveFailures: int(1, 1_000_000).optional(),
+  errorRate: z.preprocess(coerceNumber, z.number().gt(0, 'must be above 0').max(1, 'must be at most 1 (a share: 0.5 is 50%)')).optional(),
+  windowMs: int(10, MAX_MS).optional(),
+  minRequests: int(1, 1_000_000).optional(),
+  cooldownMs: int(1, MAX_MS).optional(),
+  halfOpenProbes: int(1, 10_000).optional(),
 });
 
 export const modelSchema = z.strictObject({
   name: modelName,
   deployments: z.array(deploymentSchema).min(1),
   aliases: z.array(modelName).default([]),
+  strategy: z.enum(strategyNames).default('priority'),
+  breaker: breakerSchema.optional(),
 });
 
 /** The scenario routes whose value names a model (or `provider,model`). */
@@ -166,6 +185,7 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   'providers.*.quirks': Object.keys(quirksSchema.shape),
   'models.*': Object.keys(modelSchema.shape),
   'models.*.deployments.*': Object.keys(deploymentSchema.shape),
+  'models.*.breaker': Object.keys(breakerSchema.shape),
   routes: Object.keys(routesSchema.shape),
   logging: Object.keys(loggingSchema.shape),
 };
@@ -203,6 +223,7 @@ export type ServerConfig = Config['server'];
 export type ProviderConfig = Config['providers'][number];
 export type ModelConfig = Config['models'][number];
 export type DeploymentConfig = ModelConfig['deployments'][number];
+export type BreakerConfig = NonNullable<ModelConfig['breaker']>;
 export type RoutesConfig = Config['routes'];
 export type LoggingConfig = Config['logging'];
 export type QuirksConfig = NonNullable<ProviderConfig['quirks']>;

@@ -15,6 +15,7 @@ import { requestIdHeaders, streamErrorEvent, toGatewayError, writeError } from '
 import type { GatewayState } from './state.ts';
 import { PassthroughTap, usageFromResponseText } from './stream-tap.ts';
 import { attemptUpstream, classifyTransportError } from './upstream-call.ts';
+import { DENIED } from '../resilience/index.ts';
 
 /** What one request did, for its summary log line (and later usage events). */
 export interface RequestSummary {
@@ -71,34 +72,56 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
     summary.model = decision.modelName;
 
     let lastError: GatewayError | undefined;
-    for (const deployment of decision.deployments) {
+    const group = state.resilience.group(decision);
+    const order = group.order();
+    // Every deployment's breaker is open: try them anyway rather than fail untried.
+    const force = order.length > 0 && !group.health[order[0]!]!.available();
+    for (const index of order) {
+      const deployment = group.deployments[index]!;
       const provider = state.providers.get(deployment.provider.name);
       if (provider === undefined) continue;
-      const result = await attemptUpstream(pools, {
-        surface: call.surface,
-        provider,
-        // `*` keeps the model name the client asked for.
-        upstreamModel: deployment.model === REQUESTED_MODEL ? requestedModel : deployment.model,
-        maxTokens: deployment.maxTokens,
-        body: call.body,
-        decode,
-        query: call.query,
-        clientHeaders: call.headers,
-        requestId: call.requestId,
-        signal: abort.signal,
-      });
-      if (abort.signal.aborted) return;
-      if (!result.ok) {
-        summary.attempts.push({ deployment: deployment.id, error: result.error.code, status: result.error.status });
-        lastError = result.error;
-        if (result.retryable) continue;
-        break;
+      const health = group.health[index]!;
+      // Checked again per attempt: a breaker may have opened during an earlier attempt.
+      const ticket = health.acquire(force);
+      if (ticket === DENIED) continue;
+      let recorded = false;
+      try {
+        const sentAt = performance.now();
+        const result = await attemptUpstream(pools, {
+          surface: call.surface,
+          provider,
+          // `*` keeps the model name the client asked for.
+          upstreamModel: deployment.model === REQUESTED_MODEL ? requestedModel : deployment.model,
+          maxTokens: deployment.maxTokens,
+          body: call.body,
+          decode,
+          query: call.query,
+          clientHeaders: call.headers,
+          requestId: call.requestId,
+          signal: abort.signal,
+        });
+        if (abort.signal.aborted) return;
+        if (!result.ok) {
+          recorded = true;
+          if (result.deploymentFault) health.fail(ticket, result.retryAfterMs);
+          else health.succeed(ticket, undefined);
+          summary.attempts.push({ deployment: deployment.id, error: result.error.code, status: result.error.status });
+          lastError = result.error;
+          if (result.retryable) continue;
+          break;
+        }
+        // Success is the answer's head; the deployment stays in flight while the body is relayed.
+        recorded = true;
+        health.succeed(ticket, performance.now() - sentAt);
+        summary.attempts.push({ deployment: deployment.id, status: result.statusCode });
+        summary.deployment = deployment.id;
+        if (stream) await relayStream(call, provider, decode, result.call, abort.signal);
+        else await relayJson(call, provider, result.call);
+        return;
+      } finally {
+        // In flight ends here on every path: answered, failed, thrown, or the client went away.
+        health.release(ticket, recorded);
       }
-      summary.attempts.push({ deployment: deployment.id, status: result.statusCode });
-      summary.deployment = deployment.id;
-      if (stream) await relayStream(call, provider, decode, result.call, abort.signal);
-      else await relayJson(call, provider, result.call);
-      return;
     }
     throw lastError ?? new GatewayError('SWY_ERR_UNKNOWN_MODEL', `No deployment is available for model '${decision.modelName}'.`);
   } catch (err) {

@@ -6,6 +6,7 @@
 import type { Config } from '../config/index.ts';
 import { prepareProvider, type PreparedProvider, type ProviderSpec } from '../providers/index.ts';
 import type { Logger } from '../observability/logger.ts';
+import { Resilience } from '../resilience/index.ts';
 import { buildRouter, type Router } from '../routing/index.ts';
 
 export interface GatewayState {
@@ -13,6 +14,8 @@ export interface GatewayState {
   readonly config: Config;
   readonly router: Router;
   readonly providers: ReadonlyMap<string, PreparedProvider>;
+  /** Model groups with their strategies, and deployment health (shared across versions). */
+  readonly resilience: Resilience;
 }
 
 export async function buildState(config: Config, version: number, logger: Logger): Promise<GatewayState> {
@@ -24,7 +27,8 @@ export async function buildState(config: Config, version: number, logger: Logger
     // request, when a long-context route will need it.
     preloadTokenizer: config.routes.longContext !== undefined,
   });
-  return Object.freeze({ version, config, router, providers });
+  const resilience = new Resilience(config, router);
+  return Object.freeze({ version, config, router, providers, resilience });
 }
 
 /** Holds the current snapshot; `current` is read once at the start of each request. */
@@ -36,7 +40,9 @@ export class StateHolder {
   get current(): GatewayState {
     return this.#current;
   }
+  /** Publishes `next`, which first takes over the health of deployments that still exist. */
   swap(next: GatewayState): void {
+    if (next !== this.#current) next.resilience.adopt(this.#current.resilience);
     this.#current = next;
   }
 }

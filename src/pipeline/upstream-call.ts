@@ -30,7 +30,19 @@ export interface AttemptInput {
 
 export type AttemptResult =
   | { ok: true; statusCode: number; headers: IncomingHttpHeaders; call: UpstreamCall }
-  | { ok: false; error: GatewayError; retryable: boolean };
+  | {
+      ok: false;
+      error: GatewayError;
+      retryable: boolean;
+      /**
+       * The deployment is at fault (connection error, timeout, 408, 429, 5xx,
+       * 529): counts against its health. Client errors (400, 401, 403, 404,
+       * 413, 422…) never do, nor does an attempt the client aborted.
+       */
+      deploymentFault: boolean;
+      /** From a 429's `retry-after-ms` or `retry-after`: how long the deployment asked to be left alone. */
+      retryAfterMs?: number;
+    };
 
 /** Upstream statuses worth trying another deployment for (ARCHITECTURE.md, execute). */
 const retryableStatuses = new Set([408, 429, 500, 502, 503, 504, 529]);
@@ -71,18 +83,32 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
   try {
     ({ statusCode, headers: responseHeaders } = await call.head);
   } catch (err) {
-    return { ok: false, error: classifyTransportError(err, provider.name), retryable: !input.signal.aborted };
+    const aborted = input.signal.aborted;
+    return { ok: false, error: classifyTransportError(err, provider.name), retryable: !aborted, deploymentFault: !aborted };
   }
   if (statusCode < 400) return { ok: true, statusCode, headers: responseHeaders, call };
   const text = await call.collect(MAX_ERROR_BODY).then(
     (buf) => buf.toString('utf8'),
     () => '',
   );
-  return {
-    ok: false,
-    error: upstreamStatusError(provider, statusCode, responseHeaders, text),
-    retryable: retryableStatuses.has(statusCode),
-  };
+  const error = upstreamStatusError(provider, statusCode, responseHeaders, text);
+  const retryable = retryableStatuses.has(statusCode);
+  const deploymentFault = statusCode === 408 || statusCode === 429 || statusCode >= 500;
+  const retryAfterMs = statusCode === 429 ? parseRetryAfter(responseHeaders) : undefined;
+  return retryAfterMs === undefined
+    ? { ok: false, error, retryable, deploymentFault }
+    : { ok: false, error, retryable, deploymentFault, retryAfterMs };
+}
+
+/** `retry-after-ms` (OpenAI), else `retry-after` in seconds or as an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(headers: IncomingHttpHeaders, now: number = Date.now()): number | undefined {
+  const ms = headers['retry-after-ms'];
+  if (typeof ms === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Number(ms);
+  const value = headers['retry-after'];
+  if (typeof value !== 'string' || value.length === 0) return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 function clampMaxTokens(body: Record<string, unknown>, limit: number): void {
