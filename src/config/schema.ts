@@ -129,7 +129,8 @@ export type StrategyName = (typeof strategyNames)[number];
 /** Circuit breaker overrides per model group; unset keys take the defaults in src/resilience/health.ts. */
 export const breakerSchema = z.strictObject({
   consecutiveFailures: int(1, 1_000_000).optional(),
-  errorRate: z.preprocess(coerceNumber, z.number().gt(0, 'must be above 0').max(1, 'must be at most 1 (a share: 0.5 is 50%)')).optional(),
+  /** A share, 0.5 for 50 %. */
+  errorRate: z.preprocess(coerceNumber, z.number().gt(0).max(1)).optional(),
   windowMs: int(10, MAX_MS).optional(),
   minRequests: int(1, 1_000_000).optional(),
   cooldownMs: int(1, MAX_MS).optional(),
