@@ -1,0 +1,144 @@
+/**
+ * Load balancing and failover on real sockets (issue 3): two providers on one
+ * mock, told apart by an `x-tag` header, one of them given a fault header.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseConfig } from '../../src/config/index.ts';
+import type { MockProvider } from '../../src/mock/server.ts';
+import { postJson, startStack } from './stack.ts';
+
+const ask = (model: string) => ({ model, max_tokens: 32, messages: [{ role: 'user', content: 'Tell me about switchyards' }] });
+
+/** Providers `one` and `two` on the same mock; `fault` goes to `one` only. */
+function pairYaml(model: string, fault?: string): (url: string) => string {
+  const oneHeaders = fault === undefined ? '{ x-tag: one }' : `{ x-tag: one, x-mock-fault: "${fault}" }`;
+  return (url) => `
+server: { host: 127.0.0.1, port: 0 }
+providers:
+  - { name: one, protocol: openai, baseUrl: "${url}/v1", headers: ${oneHeaders} }
+  - { name: two, protocol: openai, baseUrl: "${url}/v1", headers: { x-tag: two } }
+models:
+  - ${model}
+routes: { default: pair }
+`;
+}
+
+function tags(mock: MockProvider): string[] {
+  return mock.stats.last.map((r) => String(r.headers['x-tag']));
+}
+
+function count(mock: MockProvider, tag: string): number {
+  return tags(mock).filter((t) => t === tag).length;
+}
+
+test('a deployment answering 503 is failed over, skipped once its breaker opens, and probed again after the cooldown', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    yaml: pairYaml(
+      `{ name: pair, breaker: { consecutiveFailures: 3, cooldownMs: 600 }, deployments: [ { provider: one, model: a }, { provider: two, model: b } ] }`,
+      'status:503',
+    ),
+  });
+  const send = async (): Promise<void> => {
+    const res = await postJson(`${gateway.url}/v1/chat/completions`, ask('pair'));
+    assert.equal(res.status, 200, res.text);
+  };
+  for (let i = 0; i < 3; i++) await send();
+  assert.equal(count(mock, 'one'), 3);
+  assert.equal(count(mock, 'two'), 3);
+
+  // Open: the failing deployment is not even tried.
+  for (let i = 0; i < 4; i++) await send();
+  assert.equal(count(mock, 'one'), 3);
+  assert.equal(count(mock, 'two'), 7);
+
+  // After the cooldown one probe goes to it; it fails again and re-opens the breaker.
+  await new Promise((r) => setTimeout(r, 650));
+  await send();
+  assert.equal(count(mock, 'one'), 4);
+  await send();
+  assert.equal(count(mock, 'one'), 4);
+  assert.equal(count(mock, 'two'), 9);
+  assert.equal(gateway.holder.current.resilience.registry.get('one/a')?.state, 'open');
+});
+
+test('a probe that succeeds after the cooldown closes the breaker and the deployment serves again', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    yaml: pairYaml(
+      `{ name: pair, breaker: { consecutiveFailures: 2, cooldownMs: 400 }, deployments: [ { provider: one, model: a }, { provider: two, model: b } ] }`,
+      'fail-first:2:status:500',
+    ),
+  });
+  for (let i = 0; i < 3; i++) assert.equal((await postJson(`${gateway.url}/v1/chat/completions`, ask('pair'))).status, 200);
+  assert.deepEqual(tags(mock), ['one', 'two', 'one', 'two', 'two']);
+  await new Promise((r) => setTimeout(r, 450));
+  for (let i = 0; i < 2; i++) assert.equal((await postJson(`${gateway.url}/v1/chat/completions`, ask('pair'))).status, 200);
+  assert.deepEqual(tags(mock).slice(5), ['one', 'one']);
+  assert.equal(gateway.holder.current.resilience.registry.get('one/a')?.state, 'closed');
+});
+
+test('a 429 with retry-after takes the deployment out at once for that long', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    yaml: pairYaml(`{ name: pair, deployments: [ { provider: one, model: a }, { provider: two, model: b } ] }`, '429:30'),
+  });
+  for (let i = 0; i < 3; i++) assert.equal((await postJson(`${gateway.url}/v1/chat/completions`, ask('pair'))).status, 200);
+  assert.deepEqual(tags(mock), ['one', 'two', 'two', 'two']);
+});
+
+test('round-robin spreads requests across two healthy deployments', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    yaml: pairYaml(`{ name: pair, strategy: round-robin, deployments: [ { provider: one, model: a }, { provider: two, model: b } ] }`),
+  });
+  for (let i = 0; i < 6; i++) assert.equal((await postJson(`${gateway.url}/v1/chat/completions`, ask('pair'))).status, 200);
+  assert.deepEqual(tags(mock), ['one', 'two', 'one', 'two', 'one', 'two']);
+});
+
+test('a 400 from the first deployment is not failed over and does not open its breaker', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    yaml: pairYaml(
+      `{ name: pair, breaker: { consecutiveFailures: 1, errorRate: 0.1, minRequests: 1 }, deployments: [ { provider: one, model: a }, { provider: two, model: b } ] }`,
+      'status:400',
+    ),
+  });
+  for (let i = 0; i < 3; i++) {
+    const res = await postJson(`${gateway.url}/v1/chat/completions`, ask('pair'));
+    assert.equal(res.status, 400, res.text);
+  }
+  assert.deepEqual(tags(mock), ['one', 'one', 'one']);
+  assert.equal(gateway.holder.current.resilience.registry.get('one/a')?.state, 'closed');
+});
+
+test('a client that goes away mid-stream leaves nothing in flight on the deployment', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    mock: { tokensPerSecond: 20, outputTokens: 200 },
+    yaml: pairYaml(`{ name: pair, deployments: [ { provider: one, model: a }, { provider: two, model: b } ] }`),
+  });
+  const health = gateway.holder.current.resilience.registry.get('one/a')!;
+  const controller = new AbortController();
+  const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...ask('pair'), stream: true }),
+    signal: controller.signal,
+  });
+  const reader = res.body!.getReader();
+  await reader.read();
+  assert.equal(health.inFlight, 1);
+  controller.abort();
+  const deadline = Date.now() + 5000;
+  while ((mock.stats.aborted === 0 || health.inFlight !== 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(mock.stats.aborted, 1);
+  assert.equal(health.inFlight, 0);
+});
+
+test('a reload keeps an open breaker for a deployment that is still configured', async (t) => {
+  const yaml = pairYaml(
+    `{ name: pair, breaker: { consecutiveFailures: 1, cooldownMs: 60000 }, deployments: [ { provider: one, model: a }, { provider: two, model: b } ] }`,
+    'status:503',
+  );
+  const { gateway, mock } = await startStack(t, { yaml });
+  assert.equal((await postJson(`${gateway.url}/v1/chat/completions`, ask('pair'))).status, 200);
+  await gateway.reload(parseConfig(yaml(mock.url).replace('model: b', 'model: c'), { env: {} }));
+  assert.equal((await postJson(`${gateway.url}/v1/chat/completions`, ask('pair'))).status, 200);
+  assert.deepEqual(tags(mock), ['one', 'two', 'two']);
+});
