@@ -53,10 +53,10 @@ export function cheapest(spec: GroupSpec): Strategy {
  */
 export function weighted(spec: GroupSpec, random: Random): Strategy {
   const weights = spec.weights;
-  const n = weights.length;
+  const all = identity(weights.length);
   return () => {
     const order: number[] = [];
-    const left = identity(n).slice();
+    const left = all.slice();
     let total = 0;
     let positive = 0;
     for (const w of weights) {
@@ -100,8 +100,9 @@ export function roundRobin(size: number): Strategy {
 
 /** Fewest requests in flight first; ties keep config order. */
 export function leastInFlight(size: number): Strategy {
+  const all = identity(size);
   return (health) => {
-    const order = identity(size).slice();
+    const order = all.slice();
     return order.sort((a, b) => health[a]!.inFlight - health[b]!.inFlight || a - b);
   };
 }
@@ -118,8 +119,9 @@ function load(h: DeploymentHealth): number {
  * herding every request onto the one that looked fastest a moment ago.
  */
 export function latency(size: number, random: Random): Strategy {
+  const all = identity(size);
   return (health) => {
-    const order = identity(size).slice();
+    const order = all.slice();
     const loads = order.map((i) => load(health[i]!));
     const a = Math.floor(random() * size);
     let b = Math.floor(random() * (size - 1));
