@@ -70,7 +70,19 @@ export async function runStart(argv: string[]): Promise<number> {
       'No configuration file given: routing to the providers whose keys are set in the environment, with the model names clients ask for.',
     );
   }
-  const gateway = await startGateway({ config, logger, host: values.host, port });
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway({ config, logger, host: values.host, port });
+  } catch (err) {
+    // Nothing may keep the process alive after a failed start (the in-process mock would).
+    await mock?.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      process.stderr.write(`switchyard: cannot listen on ${values.host ?? config.server.host}:${port ?? config.server.port} (${code}); pick another with --port N\n`);
+      return 1;
+    }
+    throw err;
+  }
 
   const reload = async (next: Config): Promise<void> => {
     try {

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -213,4 +214,22 @@ test('switchyard code runs claude against the gateway, and says clearly when no 
   assert.match(down.err, /no gateway answers at http:\/\/127\.0\.0\.1:9/);
   run.child.kill('SIGTERM');
   await run.exited;
+});
+
+test('a port already in use stops the start with a clear message and exit code 1', async (t) => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.after(() => blocker.close());
+  const port = (blocker.address() as { port: number }).port;
+  const dir = await mkdtemp(join(tmpdir(), 'swy-'));
+  const child = spawn(process.execPath, [cli, 'start', '--port', String(port), '--log-format', 'json'], {
+    cwd: dir,
+    env: { ...process.env, ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '', SWITCHYARD_CONFIG: '' },
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 1);
+  assert.match(stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`));
 });
