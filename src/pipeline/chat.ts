@@ -110,14 +110,30 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
           if (result.retryable) continue;
           break;
         }
-        // Success is the answer's head; the deployment stays in flight while the body is relayed.
-        recorded = true;
-        health.succeed(ticket, performance.now() - sentAt);
+        // Success is the answer's head (for a stream: its first content); the
+        // deployment stays in flight while the body is relayed.
+        const latencyMs = performance.now() - sentAt;
+        const succeed = (): void => {
+          recorded = true;
+          health.succeed(ticket, latencyMs);
+        };
         summary.attempts.push({ deployment: deployment.id, status: result.statusCode });
         summary.deployment = deployment.id;
-        if (stream) await relayStream(call, provider, decode, result.call, abort.signal);
-        else await relayJson(call, provider, result.call);
-        return;
+        if (!stream) {
+          succeed();
+          await relayJson(call, provider, result.call);
+          return;
+        }
+        const failedBeforeContent = await relayStream(call, provider, decode, result.call, abort.signal, succeed);
+        if (failedBeforeContent === undefined) return;
+        // Nothing reached the client yet: this is a failed attempt like any other.
+        if (abort.signal.aborted) return;
+        recorded = true;
+        health.fail(ticket, undefined);
+        summary.attempts[summary.attempts.length - 1] = { deployment: deployment.id, error: failedBeforeContent.code, status: failedBeforeContent.status };
+        summary.deployment = undefined;
+        lastError = failedBeforeContent;
+        continue;
       } finally {
         // In flight ends here on every path: answered, failed, thrown, or the client went away.
         health.release(ticket, recorded);
@@ -176,13 +192,25 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 };
 
+/** Bytes of early events held back while waiting for the first content event. */
+const MAX_HELD_BYTES = 256 * 1024;
+
+/**
+ * Relays a stream. Nothing is sent to the client until the first content
+ * event: an upstream whose stream fails before that (an HTTP 200 whose first
+ * event is an error, a reset before any content) is returned as an error so
+ * the caller can fail over, and the client never sees it. Once content has
+ * reached the client there is no failover: a later failure ends the stream
+ * with the protocol's error event.
+ */
 async function relayStream(
   call: ChatCall,
   provider: PreparedProvider,
   decode: () => ChatRequest,
   upstream: UpstreamCall,
   signal: AbortSignal,
-): Promise<void> {
+  onCommit: () => void,
+): Promise<GatewayError | undefined> {
   const { res, summary } = call;
   const same = provider.protocol === call.surface;
   const tap = same ? new PassthroughTap(provider.protocol) : undefined;
@@ -195,13 +223,7 @@ async function relayStream(
     waitingForDrain = false;
     upstream.resume();
   };
-  const write = (data: string | Uint8Array): void => {
-    if (data.length === 0 || res.writableEnded) return;
-    if (!res.headersSent) {
-      res.writeHead(200, { ...SSE_HEADERS, ...requestIdHeaders(call.surface, call.requestId) });
-      summary.status = 200;
-      summary.ttftMs = performance.now() - call.startedAt;
-    }
+  const send = (data: string | Uint8Array): void => {
     // A slow client slows the upstream read instead of growing a buffer.
     if (!res.write(data) && !waitingForDrain) {
       waitingForDrain = true;
@@ -209,30 +231,75 @@ async function relayStream(
       res.once('drain', resume);
     }
   };
+  /** Early events, held until the first content event; undefined once committed. */
+  let held: Array<string | Uint8Array> | undefined = [];
+  let heldBytes = 0;
+  const commit = (): void => {
+    if (held === undefined || res.writableEnded) return;
+    res.writeHead(200, { ...SSE_HEADERS, ...requestIdHeaders(call.surface, call.requestId) });
+    summary.status = 200;
+    summary.ttftMs = performance.now() - call.startedAt;
+    onCommit();
+    const early = held;
+    held = undefined;
+    for (const data of early) send(data);
+  };
+  const write = (data: string | Uint8Array): void => {
+    if (data.length === 0 || res.writableEnded) return;
+    if (held === undefined) return send(data);
+    held.push(data);
+    heldBytes += data.length;
+    if (heldBytes > MAX_HELD_BYTES) commit();
+  };
 
   let failure: ErrorBody | undefined;
+  let early: GatewayError | undefined;
+  const failEarly = (kind: ErrorBody['kind'], message: string): void => {
+    early = new GatewayError('SWY_ERR_UPSTREAM_STREAM_ABORTED', message, { status: statusForKind(call.surface, kind), kind });
+    upstream.abort(early);
+  };
+  const onPassthrough = (chunk: Buffer): void => {
+    if (early !== undefined) return;
+    const t = tap!;
+    t.push(chunk);
+    if (held !== undefined && t.errored && !t.contentStarted) {
+      return failEarly('overloaded', `Provider '${provider.name}' answered with an error event before any content.`);
+    }
+    write(chunk);
+    if (t.contentStarted || t.finished) commit();
+  };
+  const onTranslated = (chunk: Buffer): void => {
+    if (early !== undefined) return;
+    const t = translator!;
+    const out = t.pushBytes(chunk);
+    // The decoder stops at an error, so content seen means it came first.
+    if (held !== undefined && t.error !== undefined && !t.firstContentSeen) {
+      return failEarly(t.error.kind, `Provider '${provider.name}' answered with an error before any content: ${t.error.message}`);
+    }
+    write(out);
+    if (t.firstContentSeen) commit();
+  };
+
   try {
-    await upstream.relay(
-      tap !== undefined
-        ? (chunk) => {
-            tap.push(chunk);
-            write(chunk);
-          }
-        : (chunk) => write(translator!.pushBytes(chunk)),
-    );
+    await upstream.relay(tap !== undefined ? onPassthrough : onTranslated);
   } catch (err) {
-    if (signal.aborted) return;
-    const error = classifyTransportError(err, provider.name);
-    failure = { kind: error.kind, message: `The upstream stream from '${provider.name}' failed: ${error.message}` };
+    if (signal.aborted) return undefined;
+    if (early === undefined) {
+      const error = classifyTransportError(err, provider.name);
+      if (held !== undefined) return error;
+      failure = { kind: error.kind, message: `The upstream stream from '${provider.name}' failed: ${error.message}` };
+    }
   } finally {
     res.off('drain', resume);
   }
+  if (early !== undefined) return early;
 
   if (tap !== undefined) {
     tap.end();
     summary.usage = tap.usage;
     summary.stopReason = tap.stopReason;
     if (failure === undefined && !tap.finished) {
+      if (held !== undefined) return new GatewayError('SWY_ERR_UPSTREAM_STREAM_ABORTED', `The upstream stream from '${provider.name}' ended before any content.`);
       failure = { kind: 'api_error', message: `The upstream stream from '${provider.name}' ended before it was complete.` };
     }
     if (failure !== undefined) write(streamErrorEvent(call.surface, failure));
@@ -243,6 +310,14 @@ async function relayStream(
     summary.stopReason = t.stopReason;
   }
   if (failure !== undefined) summary.error = 'SWY_ERR_UPSTREAM_STREAM_ABORTED';
-  if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, ...requestIdHeaders(call.surface, call.requestId) });
+  commit();
   res.end();
+  return undefined;
+}
+
+/** The HTTP status for an upstream failure reported before any content. */
+function statusForKind(surface: ProtocolName, kind: ErrorBody['kind']): number {
+  if (kind === 'rate_limit') return 429;
+  if (kind === 'overloaded') return surface === 'anthropic' ? 529 : 503;
+  return 502;
 }

@@ -17,6 +17,10 @@ export interface StreamObservation {
 }
 
 const ANTHROPIC_EVENT = /^event:[ \t]*(message_start|message_delta|message_stop|error)[ \t]*\r?$/gm;
+const ANTHROPIC_CONTENT = /^event:[ \t]*content_block_start/m;
+const ANTHROPIC_ERROR = /^event:[ \t]*error[ \t]*\r?$/m;
+/** A data line carrying a chunk object that is not an error. */
+const OPENAI_CHUNK = /^data:[ \t]*\{(?!\s*"error"\s*:)/m;
 const OPENAI_DONE = /^data:[ \t]*\[DONE\][ \t]*\r?$/m;
 const OPENAI_ERROR = /^(?:data:[ \t]*\{\s*"error"\s*:|event:[ \t]*error[ \t]*\r?$)/m;
 // Inside a JSON string quotes are escaped, so these only match real keys.
@@ -33,6 +37,11 @@ export class PassthroughTap implements StreamObservation {
   stopReason: StopReason | string | null = null;
   finished = false;
   errored = false;
+  /**
+   * A content event came before any error: from then on a failure is
+   * mid-stream. (Anthropic: a content block; OpenAI: any chunk that is not an error.)
+   */
+  contentStarted = false;
   #decoder = new TextDecoder('utf-8');
   #carry = '';
   #protocol: ProtocolName;
@@ -60,6 +69,11 @@ export class PassthroughTap implements StreamObservation {
   }
 
   #anthropic(text: string): void {
+    if (!this.contentStarted && !this.errored) {
+      const content = ANTHROPIC_CONTENT.exec(text);
+      const error = ANTHROPIC_ERROR.exec(text);
+      if (content !== null && (error === null || content.index < error.index)) this.contentStarted = true;
+    }
     ANTHROPIC_EVENT.lastIndex = 0;
     for (let m = ANTHROPIC_EVENT.exec(text); m !== null; m = ANTHROPIC_EVENT.exec(text)) {
       const event = m[1];
@@ -89,7 +103,12 @@ export class PassthroughTap implements StreamObservation {
 
   #openai(text: string): void {
     if (OPENAI_DONE.test(text)) this.finished = true;
-    if (OPENAI_ERROR.test(text)) {
+    const error = OPENAI_ERROR.exec(text);
+    if (!this.contentStarted && !this.errored) {
+      const first = OPENAI_CHUNK.exec(text);
+      if (first !== null && (error === null || first.index < error.index)) this.contentStarted = true;
+    }
+    if (error !== null) {
       this.finished = true;
       this.errored = true;
     }
