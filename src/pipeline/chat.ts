@@ -263,7 +263,7 @@ async function relayStream(
     const t = tap!;
     t.push(chunk);
     if (held !== undefined && t.errored && !t.contentStarted) {
-      return failEarly('overloaded', `Provider '${provider.name}' answered with an error event before any content.`);
+      return failEarly(t.errorKind ?? 'api_error', `Provider '${provider.name}' answered with an error event before any content.`);
     }
     write(chunk);
     if (t.contentStarted || t.finished) commit();

@@ -4,7 +4,9 @@
  * dies early is never passed on as a clean end. Only the few events that
  * carry usage are JSON-parsed.
  */
-import type { ProtocolName, StopReason, Usage } from '../model/types.ts';
+import type { ErrorKind, ProtocolName, StopReason, Usage } from '../model/types.ts';
+import { kindFromAnthropicType } from '../protocols/anthropic/errors.ts';
+import { kindFromOpenAIError } from '../protocols/openai/errors.ts';
 import { decodeUsage } from '../protocols/anthropic/wire.ts';
 import { decodeOpenAIUsage } from '../protocols/openai/shared.ts';
 
@@ -42,6 +44,8 @@ export class PassthroughTap implements StreamObservation {
    * mid-stream. (Anthropic: a content block; OpenAI: any chunk that is not an error.)
    */
   contentStarted = false;
+  /** What kind of error the upstream reported, when it did. */
+  errorKind: ErrorKind | undefined = undefined;
   #decoder = new TextDecoder('utf-8');
   #carry = '';
   #protocol: ProtocolName;
@@ -84,6 +88,8 @@ export class PassthroughTap implements StreamObservation {
       if (event === 'error') {
         this.finished = true;
         this.errored = true;
+        const body = safeParse(dataAfter(text, m.index + m[0].length)) as { error?: { type?: unknown } } | undefined;
+        this.errorKind = kindFromAnthropicType(body?.error?.type);
         continue;
       }
       const data = safeParse(dataAfter(text, m.index + m[0].length));
@@ -111,6 +117,9 @@ export class PassthroughTap implements StreamObservation {
     if (error !== null) {
       this.finished = true;
       this.errored = true;
+      const line = dataAfter(text, error.index);
+      const body = safeParse(line) as { error?: { type?: unknown; code?: unknown } } | undefined;
+      this.errorKind = kindFromOpenAIError(body?.error?.type ?? body?.error?.code, 'api_error');
     }
     OPENAI_FINISH.lastIndex = 0;
     for (let m = OPENAI_FINISH.exec(text); m !== null; m = OPENAI_FINISH.exec(text)) {

@@ -267,7 +267,7 @@ test('a client that stops reading slows the upstream read instead of growing a b
   // Kernel socket buffers hold a few MB at most; the stream is over 10 MB.
   const heldBack = mock.stats.completed === completedBefore && mock.stats.inFlight === 1;
   if (!heldBack) res.destroy();
-  assert.ok(heldBack, 'the mock is still held back by backpressure');
+  assert.ok(heldBack, `the mock is still held back by backpressure (stats: ${JSON.stringify({ ...mock.stats, last: undefined })}, completed before: ${completedBefore})`);
   let bytes = 0;
   res.on('data', (chunk: Buffer) => (bytes += chunk.length));
   res.resume();

@@ -69,3 +69,14 @@ test('the tap reads CRLF streams and error events', () => {
   openai.end();
   assert.equal(openai.errored, true);
 });
+
+test('the tap learns the kind of an upstream error event', () => {
+  const anthropic = new PassthroughTap('anthropic');
+  anthropic.push(Buffer.from('event: error\ndata: {"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}\n\n'));
+  assert.equal(anthropic.errorKind, 'rate_limit');
+  assert.equal(anthropic.contentStarted, false);
+  const openai = new PassthroughTap('openai');
+  openai.push(Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\ndata: {"error":{"message":"x","type":"rate_limit_error"}}\n\n'));
+  assert.equal(openai.errorKind, 'rate_limit');
+  assert.equal(openai.contentStarted, true, 'content came before the error');
+});

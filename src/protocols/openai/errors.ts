@@ -35,6 +35,12 @@ export function kindFromOpenAIError(type: unknown, fallback: ErrorKind): ErrorKi
     case 'rate_limit_error':
     case 'insufficient_quota':
       return 'rate_limit';
+    // The types this gateway itself writes for these kinds (see openaiErrorType).
+    case 'service_unavailable':
+    case 'overloaded_error':
+      return 'overloaded';
+    case 'timeout':
+      return 'timeout';
     default:
       return fallback;
   }
