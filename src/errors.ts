@@ -3,7 +3,7 @@
  * neutral kind that every protocol maps to its own error shape. Codes are never
  * reused once published; branch on `code`, never on message text.
  */
-import type { ErrorKind } from './model/types.ts';
+import type { ErrorKind, ProtocolName } from './model/types.ts';
 
 interface CatalogueEntry {
   status: number;
@@ -31,6 +31,8 @@ export const errorCatalogue = {
   SWY_ERR_UPSTREAM_BAD_RESPONSE: { status: 502, kind: 'api_error' },
   SWY_ERR_UPSTREAM_STREAM_ABORTED: { status: 502, kind: 'api_error' },
   SWY_ERR_NOT_READY: { status: 503, kind: 'overloaded' },
+  /** The gateway sheds load (a concurrency limit); build it with `overloadedError`, whose status depends on the surface. */
+  SWY_ERR_OVERLOADED: { status: 503, kind: 'overloaded' },
   SWY_ERR_INTERNAL: { status: 500, kind: 'api_error' },
 } as const satisfies Record<string, CatalogueEntry>;
 
@@ -83,4 +85,20 @@ export function kindForStatus(status: number): ErrorKind {
     default:
       return status >= 500 ? 'api_error' : 'invalid_request';
   }
+}
+
+/**
+ * The gateway's own overload: its wait queue is full or waited too long, or
+ * every deployment of the model is at its concurrency cap. Anthropic clients
+ * get 529 `overloaded_error`, as Anthropic itself sends; OpenAI clients 503.
+ * Both carry `retry-after`, which the official SDKs honour.
+ *
+ * @example
+ * writeError(res, 'anthropic', overloadedError('anthropic', 'The gateway is at capacity.'), requestId);
+ */
+export function overloadedError(surface: ProtocolName, message: string, retryAfterSeconds = 1): GatewayError {
+  return new GatewayError('SWY_ERR_OVERLOADED', message, {
+    status: surface === 'anthropic' ? 529 : 503,
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  });
 }

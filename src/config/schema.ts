@@ -73,6 +73,12 @@ export const serverSchema = z.strictObject({
   maxNestingDepth: int(1, 10_000).default(128),
   requestTimeoutMs: int(0, MAX_MS).default(600_000),
   shutdownTimeoutMs: int(0, MAX_MS).default(10_000),
+  /** Chat requests handled at once, gateway-wide; 0 means unlimited (README, "Concurrency limits"). */
+  maxConcurrent: int(0, 1_000_000).default(0),
+  /** Chat requests waiting for a slot; past this they are shed with an overloaded error. */
+  maxQueue: int(0, 1_000_000).default(1000),
+  /** How long a request may wait for a slot before it is shed. */
+  maxQueueWaitMs: int(0, MAX_MS).default(30_000),
 });
 
 /** Mirrors `OpenAIQuirks` in src/protocols/openai/quirks.ts; every key optional. */
@@ -120,6 +126,8 @@ export const deploymentSchema = z.strictObject({
   /** Prices per million tokens, for the `cost` strategy (absent counts as 0). */
   inputCostPerMTok: z.preprocess(coerceNumber, z.number().min(0).max(1_000_000)).optional(),
   outputCostPerMTok: z.preprocess(coerceNumber, z.number().min(0).max(1_000_000)).optional(),
+  /** Attempts in flight at once on this deployment; at the cap it is skipped like an open breaker. */
+  maxConcurrent: int(1, 1_000_000).optional(),
 });
 
 /** How a model group orders its deployments for one request (src/resilience/strategies.ts). */
@@ -137,12 +145,29 @@ export const breakerSchema = z.strictObject({
   halfOpenProbes: int(1, 10_000).optional(),
 });
 
+/** `firstByteMs` given as a base plus an allowance per requested output token, capped (src/resilience/timeouts.ts). */
+export const adaptiveFirstByteSchema = z.strictObject({
+  baseMs: int(1, MAX_MS),
+  perOutputTokenMs: z.preprocess(coerceNumber, z.number().min(0).max(60_000)).default(0),
+  maxMs: int(1, MAX_MS),
+});
+
+/** Timeouts per attempt and per request; unset keys take the defaults in src/resilience/timeouts.ts. */
+export const timeoutsSchema = z.strictObject({
+  firstByteMs: z.union([int(1, MAX_MS), adaptiveFirstByteSchema]).optional(),
+  idleMs: int(1, MAX_MS).optional(),
+  totalMs: int(1, MAX_MS).optional(),
+});
+
 export const modelSchema = z.strictObject({
   name: modelName,
   deployments: z.array(deploymentSchema).min(1),
   aliases: z.array(modelName).default([]),
   strategy: z.enum(strategyNames).default('priority'),
   breaker: breakerSchema.optional(),
+  timeouts: timeoutsSchema.optional(),
+  /** Further rounds over the whole group after every deployment failed retryably (default 1). */
+  retries: int(0, 10).optional(),
 });
 
 /** The scenario routes whose value names a model (or `provider,model`). */
@@ -187,6 +212,8 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   'models.*': Object.keys(modelSchema.shape),
   'models.*.deployments.*': Object.keys(deploymentSchema.shape),
   'models.*.breaker': Object.keys(breakerSchema.shape),
+  'models.*.timeouts': Object.keys(timeoutsSchema.shape),
+  'models.*.timeouts.firstByteMs': Object.keys(adaptiveFirstByteSchema.shape),
   routes: Object.keys(routesSchema.shape),
   logging: Object.keys(loggingSchema.shape),
 };
@@ -209,6 +236,14 @@ export const replacedKeys: Readonly<Record<string, Readonly<Record<string, strin
   'providers.*': {
     apibaseurl: 'use baseUrl (the root URL for protocol anthropic, the URL ending in /v1 for openai)',
     transformer: 'use preset and quirks',
+    timeout: 'use models[].timeouts (firstByteMs, idleMs, totalMs) and providers[].pool.connectTimeoutMs',
+    timeoutms: 'use models[].timeouts (firstByteMs, idleMs, totalMs) and providers[].pool.connectTimeoutMs',
+  },
+  'models.*': {
+    timeout: 'use timeouts: { firstByteMs, idleMs, totalMs }',
+    timeoutms: 'use timeouts: { firstByteMs, idleMs, totalMs }',
+    maxretries: 'use retries',
+    numretries: 'use retries',
   },
 };
 
@@ -225,6 +260,7 @@ export type ProviderConfig = Config['providers'][number];
 export type ModelConfig = Config['models'][number];
 export type DeploymentConfig = ModelConfig['deployments'][number];
 export type BreakerConfig = NonNullable<ModelConfig['breaker']>;
+export type TimeoutsConfig = NonNullable<ModelConfig['timeouts']>;
 export type RoutesConfig = Config['routes'];
 export type LoggingConfig = Config['logging'];
 export type QuirksConfig = NonNullable<ProviderConfig['quirks']>;

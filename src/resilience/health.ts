@@ -71,6 +71,8 @@ export class DeploymentHealth {
   readonly #now: Clock;
 
   #inFlight = 0;
+  /** Attempts allowed in flight at once (deployment `maxConcurrent`); 0 means no cap. */
+  #maxConcurrent = 0;
   #latency = 0;
   #latencyAt = 0;
   #sampled = false;
@@ -110,6 +112,20 @@ export class DeploymentHealth {
     return this.#inFlight;
   }
 
+  get maxConcurrent(): number {
+    return this.#maxConcurrent;
+  }
+
+  /** Sets the cap (0 = none); attempts already in flight over a lowered cap finish normally. */
+  set maxConcurrent(cap: number) {
+    this.#maxConcurrent = cap > 0 ? Math.floor(cap) : 0;
+  }
+
+  /** At its concurrency cap: skipped like an open breaker until an attempt ends. */
+  get atCapacity(): boolean {
+    return this.#maxConcurrent > 0 && this.#inFlight >= this.#maxConcurrent;
+  }
+
   /** Peak-EWMA latency in ms (0 before the first sample), decayed to now. */
   get latencyMs(): number {
     if (!this.#sampled) return 0;
@@ -123,8 +139,9 @@ export class DeploymentHealth {
     return this.#state;
   }
 
-  /** Whether a request may go here now: closed, or a probe slot is free. */
+  /** Whether a request may go here now: under its cap, and closed or with a probe slot free. */
   available(now: number = this.#now()): boolean {
+    if (this.atCapacity) return false;
     switch (this.#state) {
       case 'closed':
         return true;
@@ -137,10 +154,13 @@ export class DeploymentHealth {
 
   /**
    * Starts an attempt: counts it in flight and returns its ticket, or DENIED
-   * when the breaker does not let it through. `force` lets it through anyway
-   * (every deployment of the group is open: try rather than fail untried).
+   * when the breaker does not let it through or the deployment is at its
+   * concurrency cap. `force` lets it past an open breaker (every deployment of
+   * the group is open: try rather than fail untried), never past the cap.
    */
   acquire(force = false): Ticket {
+    // A cap is a hard limit, forced or not; checked first so it never uses up a probe slot.
+    if (this.atCapacity) return DENIED;
     const now = this.#now();
     let ticket: Ticket = NORMAL;
     if (this.#state === 'open' && now >= this.#openUntil) {

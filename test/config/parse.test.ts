@@ -48,6 +48,9 @@ test('defaults are filled in everywhere', () => {
     maxNestingDepth: 128,
     requestTimeoutMs: 600_000,
     shutdownTimeoutMs: 10_000,
+    maxConcurrent: 0,
+    maxQueue: 1000,
+    maxQueueWaitMs: 30_000,
   });
   assert.deepEqual(config.providers[0]?.pool, {
     connections: 64,
