@@ -16,6 +16,8 @@ import type { GatewayState } from './state.ts';
 import { PassthroughTap, usageFromResponseText } from './stream-tap.ts';
 import { attemptUpstream, classifyTransportError } from './upstream-call.ts';
 import { DENIED } from '../resilience/index.ts';
+import { retryWaitMs, sleep } from '../resilience/retry.ts';
+import { firstByteMs, requestedMaxTokens, requestPolicy } from '../resilience/timeouts.ts';
 
 /** What one request did, for its summary log line (and later usage events). */
 export interface RequestSummary {
@@ -71,73 +73,112 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
     summary.rule = decision.rule;
     summary.model = decision.modelName;
 
+    const policy = requestPolicy(state.config, decision.modelName);
+    const timeouts = policy.timeouts;
+    const deadline = call.startedAt + timeouts.totalMs;
+    let expired = false;
+    const onDeadline = (): void => {
+      expired = true;
+    };
+    /** The shortest wait an upstream asked for in this round, and its error. */
+    let hint: { ms: number; error: GatewayError } | undefined;
     let lastError: GatewayError | undefined;
     const group = state.resilience.group(decision);
-    const order = group.order();
-    // Every deployment's breaker is open: try them anyway rather than fail untried.
-    const force = order.length > 0 && !group.health[order[0]!]!.available();
-    for (const index of order) {
-      const deployment = group.deployments[index]!;
-      const provider = state.providers.get(deployment.provider.name);
-      if (provider === undefined) continue;
-      const health = group.health[index]!;
-      // Checked again per attempt: a breaker may have opened during an earlier attempt.
-      const ticket = health.acquire(force);
-      if (ticket === DENIED) continue;
-      let recorded = false;
-      try {
-        const sentAt = performance.now();
-        const result = await attemptUpstream(pools, {
-          surface: call.surface,
-          provider,
-          // `*` keeps the model name the client asked for.
-          upstreamModel: deployment.model === REQUESTED_MODEL ? requestedModel : deployment.model,
-          maxTokens: deployment.maxTokens,
-          body: call.body,
-          decode,
-          query: call.query,
-          clientHeaders: call.headers,
-          requestId: call.requestId,
-          signal: abort.signal,
-        });
-        if (abort.signal.aborted) return;
-        if (!result.ok) {
-          recorded = true;
-          if (result.deploymentFault) health.fail(ticket, result.retryAfterMs);
-          else health.succeed(ticket, undefined);
-          summary.attempts.push({ deployment: deployment.id, error: result.error.code, status: result.error.status });
-          lastError = result.error;
-          if (result.retryable) continue;
+    rounds: for (let round = 0; round <= policy.retries; round++) {
+      if (round > 0) {
+        // Every deployment failed retryably and nothing reached the client: try the group again.
+        const wait = retryWaitMs(round - 1, hint?.ms, deadline - performance.now());
+        if (wait === undefined) {
+          // What the upstream asked for does not fit in the deadline: hand its 429 (and retry-after) back.
+          if (hint !== undefined) lastError = hint.error;
           break;
         }
-        // Success is the answer's head (for a stream: its first content); the
-        // deployment stays in flight while the body is relayed.
-        const latencyMs = performance.now() - sentAt;
-        const succeed = (): void => {
-          recorded = true;
-          health.succeed(ticket, latencyMs);
-        };
-        summary.attempts.push({ deployment: deployment.id, status: result.statusCode });
-        summary.deployment = deployment.id;
-        if (!stream) {
-          succeed();
-          await relayJson(call, provider, result.call);
-          return;
-        }
-        const failedBeforeContent = await relayStream(call, provider, decode, result.call, abort.signal, succeed);
-        if (failedBeforeContent === undefined) return;
-        // Nothing reached the client yet: this is a failed attempt like any other.
-        if (abort.signal.aborted) return;
-        recorded = true;
-        health.fail(ticket, undefined);
-        summary.attempts[summary.attempts.length - 1] = { deployment: deployment.id, error: failedBeforeContent.code, status: failedBeforeContent.status };
-        summary.deployment = undefined;
-        lastError = failedBeforeContent;
-        continue;
-      } finally {
-        // In flight ends here on every path: answered, failed, thrown, or the client went away.
-        health.release(ticket, recorded);
+        if (!(await sleep(wait, abort.signal))) return;
+        hint = undefined;
       }
+      const order = group.order();
+      // Every deployment's breaker is open: try them anyway rather than fail untried.
+      const force = order.length > 0 && !group.health[order[0]!]!.available();
+      let tried = false;
+      for (const index of order) {
+        const deployment = group.deployments[index]!;
+        const provider = state.providers.get(deployment.provider.name);
+        if (provider === undefined) continue;
+        const health = group.health[index]!;
+        // Checked again per attempt: a breaker may have opened during an earlier attempt.
+        const ticket = health.acquire(force);
+        if (ticket === DENIED) continue;
+        tried = true;
+        let recorded = false;
+        try {
+          const sentAt = performance.now();
+          const fb = timeouts.firstByteMs;
+          const result = await attemptUpstream(pools, {
+            surface: call.surface,
+            provider,
+            // `*` keeps the model name the client asked for.
+            upstreamModel: deployment.model === REQUESTED_MODEL ? requestedModel : deployment.model,
+            maxTokens: deployment.maxTokens,
+            body: call.body,
+            decode,
+            query: call.query,
+            clientHeaders: call.headers,
+            requestId: call.requestId,
+            signal: abort.signal,
+            deadline,
+            firstByteMs: typeof fb === 'number' ? fb : firstByteMs(timeouts, requestedMaxTokens(call.body, deployment.maxTokens)),
+            idleMs: timeouts.idleMs,
+            onDeadline,
+          });
+          if (abort.signal.aborted) return;
+          if (!result.ok) {
+            recorded = true;
+            if (result.deploymentFault) health.fail(ticket, result.retryAfterMs);
+            else health.succeed(ticket, undefined);
+            summary.attempts.push({ deployment: deployment.id, error: result.error.code, status: result.error.status });
+            lastError = result.error;
+            if (expired) break rounds;
+            if (!result.retryable) break rounds;
+            if (result.retryAfterMs !== undefined && (hint === undefined || result.retryAfterMs < hint.ms)) {
+              hint = { ms: result.retryAfterMs, error: result.error };
+            }
+            continue;
+          }
+          // Success is the answer's head (for a stream: its first content); the
+          // deployment stays in flight while the body is relayed.
+          const latencyMs = performance.now() - sentAt;
+          const succeed = (): void => {
+            recorded = true;
+            health.succeed(ticket, latencyMs);
+          };
+          summary.attempts.push({ deployment: deployment.id, status: result.statusCode });
+          summary.deployment = deployment.id;
+          if (!stream) {
+            succeed();
+            await relayJson(call, provider, result.call);
+            return;
+          }
+          const failedBeforeContent = await relayStream(call, provider, decode, result.call, abort.signal, succeed);
+          if (failedBeforeContent === undefined) return;
+          // Nothing reached the client yet: this is a failed attempt like any other.
+          if (abort.signal.aborted) return;
+          recorded = true;
+          health.fail(ticket, undefined);
+          summary.attempts[summary.attempts.length - 1] = { deployment: deployment.id, error: failedBeforeContent.code, status: failedBeforeContent.status };
+          summary.deployment = undefined;
+          lastError = failedBeforeContent;
+          if (expired) break rounds;
+          continue;
+        } finally {
+          // In flight ends here on every path: answered, failed, thrown, or the client went away.
+          health.release(ticket, recorded);
+        }
+      }
+      // Nothing could be tried (no known provider): another round would not change that.
+      if (!tried) break;
+    }
+    if (expired) {
+      throw new GatewayError('SWY_ERR_UPSTREAM_TIMEOUT', `The request did not complete within its total deadline of ${timeouts.totalMs} ms.`);
     }
     throw lastError ?? new GatewayError('SWY_ERR_UNKNOWN_MODEL', `No deployment is available for model '${decision.modelName}'.`);
   } catch (err) {

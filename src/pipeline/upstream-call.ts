@@ -9,6 +9,8 @@ import type { ChatRequest, ProtocolName } from '../model/types.ts';
 import { kindFromAnthropicType } from '../protocols/anthropic/errors.ts';
 import { kindFromOpenAIError } from '../protocols/openai/errors.ts';
 import type { PreparedProvider } from '../providers/index.ts';
+import { retryAfterMs as readRetryAfter } from '../resilience/retry.ts';
+import { AttemptTimer, type TimeoutKind } from '../resilience/timeouts.ts';
 import { UpstreamCall } from '../upstream/call.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 
@@ -26,6 +28,12 @@ export interface AttemptInput {
   clientHeaders: IncomingHttpHeaders;
   requestId: string;
   signal: AbortSignal;
+  /** The request's total deadline on the `performance.now()` clock. */
+  deadline: number;
+  firstByteMs: number;
+  idleMs: number;
+  /** Called when this attempt ran into the request's total deadline. */
+  onDeadline: () => void;
 }
 
 export type AttemptResult =
@@ -73,7 +81,11 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
       else if (Array.isArray(value)) headers[name] = value.join(',');
     }
   }
-  const call = new UpstreamCall(input.signal);
+  const timer = new AttemptTimer(input.deadline, input.firstByteMs, input.idleMs, (kind) => {
+    if (kind === 'total') input.onDeadline();
+    call.abort(timeoutError(kind, provider.name, input));
+  });
+  const call: UpstreamCall = new UpstreamCall(input.signal, timer);
   pools.get(provider.origin, provider.pool).dispatch(
     { method: 'POST', path: same ? provider.chatPath + input.query : provider.chatPath, headers, body: payload },
     call,
@@ -94,22 +106,14 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
   const error = upstreamStatusError(provider, statusCode, responseHeaders, text);
   const retryable = retryableStatuses.has(statusCode);
   const deploymentFault = statusCode === 408 || statusCode === 429 || statusCode >= 500;
-  const retryAfterMs = statusCode === 429 ? parseRetryAfter(responseHeaders) : undefined;
+  const retryAfterMs = statusCode === 429 ? readRetryAfter(responseHeaders) : undefined;
   return retryAfterMs === undefined
     ? { ok: false, error, retryable, deploymentFault }
     : { ok: false, error, retryable, deploymentFault, retryAfterMs };
 }
 
-/** `retry-after-ms` (OpenAI), else `retry-after` in seconds or as an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(headers: IncomingHttpHeaders, now: number = Date.now()): number | undefined {
-  const ms = headers['retry-after-ms'];
-  if (typeof ms === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Number(ms);
-  const value = headers['retry-after'];
-  if (typeof value !== 'string' || value.length === 0) return undefined;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
+/** See `retryAfterMs` in src/resilience/retry.ts (also reads Anthropic's rate-limit reset headers). */
+export const parseRetryAfter = readRetryAfter;
 
 function clampMaxTokens(body: Record<string, unknown>, limit: number): void {
   for (const field of ['max_tokens', 'max_completion_tokens']) {
@@ -160,7 +164,19 @@ function upstreamStatusError(
   });
 }
 
+function timeoutError(kind: TimeoutKind, providerName: string, input: AttemptInput): GatewayError {
+  const message =
+    kind === 'first-byte'
+      ? `Provider '${providerName}' sent no response headers within ${input.firstByteMs} ms.`
+      : kind === 'idle'
+        ? `Provider '${providerName}' sent nothing for ${input.idleMs} ms.`
+        : `The request ran past its total deadline while waiting for provider '${providerName}'.`;
+  return new GatewayError('SWY_ERR_UPSTREAM_TIMEOUT', message);
+}
+
 export function classifyTransportError(err: unknown, providerName: string): GatewayError {
+  // Our own timeouts abort the exchange with a GatewayError already classified.
+  if (err instanceof GatewayError) return err;
   const code = (err as { code?: string }).code ?? '';
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new GatewayError('SWY_ERR_UPSTREAM_TIMEOUT', `Provider '${providerName}' timed out (${code}).`, { cause: err });

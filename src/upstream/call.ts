@@ -7,6 +7,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { AttemptTimer } from '../resilience/timeouts.ts';
 
 export interface ResponseHead {
   statusCode: number;
@@ -27,31 +28,40 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   #ended = false;
   #error: Error | undefined;
   #settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
-  #onAbort = (): void => this.#controller?.abort(this.#signal?.reason ?? new Error('aborted'));
+  /** First-byte and idle timeouts of this attempt (src/resilience/timeouts.ts). */
+  #timer: AttemptTimer | undefined;
+  /** Aborted before undici handed over a controller (still queued for a connection). */
+  #abortedEarly: Error | undefined;
+  #onAbort = (): void => this.abort(this.#signal?.reason ?? new Error('aborted'));
 
-  constructor(signal?: AbortSignal) {
+  constructor(signal?: AbortSignal, timer?: AttemptTimer) {
     this.#signal = signal;
+    this.#timer = timer;
     this.head = new Promise<ResponseHead>((resolve, reject) => {
       this.#resolveHead = resolve;
       this.#rejectHead = reject;
     });
     // Nobody may await `head` after an early failure: keep that from being an unhandled rejection.
     this.head.catch(() => {});
+    timer?.start();
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    if (this.#signal?.aborted) this.#onAbort();
+    if (this.#abortedEarly !== undefined) controller.abort(this.#abortedEarly);
+    else if (this.#signal?.aborted) this.#onAbort();
     else this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return; // 1xx informational
     this.#started = true;
+    this.#timer?.headers();
     this.#resolveHead({ statusCode, headers });
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#timer?.chunk();
     if (this.#onData !== undefined) this.#onData(chunk);
     else this.#pending.push(chunk);
   }
@@ -63,6 +73,12 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#fail(err);
+  }
+
+  #fail(err: Error): void {
+    // An exchange aborted while queued fails at once, and again when undici gets to it.
+    if (this.#error !== undefined) return;
     this.#error = err;
     this.#cleanup();
     if (!this.#started) this.#rejectHead(err);
@@ -71,15 +87,25 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
 
   /** Stop reading from the upstream (the client is not keeping up). */
   pause(): void {
+    this.#timer?.pause();
     this.#controller?.pause();
   }
 
   resume(): void {
+    this.#timer?.resume();
     this.#controller?.resume();
   }
 
+  /** Ends the exchange; `head` or `relay` reject with `reason`. */
   abort(reason: Error): void {
-    this.#controller?.abort(reason);
+    if (this.#controller !== undefined) {
+      this.#controller.abort(reason);
+      return;
+    }
+    // Still queued in the pool: fail now, and abort once undici starts it.
+    if (this.#abortedEarly !== undefined || this.#ended || this.#error !== undefined) return;
+    this.#abortedEarly = reason;
+    this.#fail(reason);
   }
 
   /**
@@ -110,6 +136,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   #cleanup(): void {
+    this.#timer?.clear();
     this.#signal?.removeEventListener('abort', this.#onAbort);
   }
 }
