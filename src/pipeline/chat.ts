@@ -153,12 +153,9 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
           };
           summary.attempts.push({ deployment: deployment.id, status: result.statusCode });
           summary.deployment = deployment.id;
-          if (!stream) {
-            succeed();
-            await relayJson(call, provider, result.call);
-            return;
-          }
-          const failedBeforeContent = await relayStream(call, provider, decode, result.call, abort.signal, succeed);
+          const failedBeforeContent = stream
+            ? await relayStream(call, provider, decode, result.call, abort.signal, succeed)
+            : await relayJson(call, provider, result.call, succeed);
           if (failedBeforeContent === undefined) return;
           // Nothing reached the client yet: this is a failed attempt like any other.
           if (abort.signal.aborted) return;
@@ -193,13 +190,19 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
   }
 }
 
-async function relayJson(call: ChatCall, provider: PreparedProvider, upstream: UpstreamCall): Promise<void> {
+/**
+ * Relays a whole JSON answer. A body that fails or stalls before it is
+ * complete is returned as an error (nothing reached the client yet) so the
+ * caller can fail over, like a stream that fails before its first content.
+ */
+async function relayJson(call: ChatCall, provider: PreparedProvider, upstream: UpstreamCall, onCommit: () => void): Promise<GatewayError | undefined> {
   let raw: Buffer;
   try {
     raw = await upstream.collect();
   } catch (err) {
-    throw classifyTransportError(err, provider.name);
+    return classifyTransportError(err, provider.name);
   }
+  onCommit();
   let out: Buffer;
   if (provider.protocol === call.surface) {
     // Passthrough: the bytes go back untouched; only the usage is read.
@@ -225,6 +228,7 @@ async function relayJson(call: ChatCall, provider: PreparedProvider, upstream: U
     ...requestIdHeaders(call.surface, call.requestId),
   });
   call.res.end(out);
+  return undefined;
 }
 
 const SSE_HEADERS = {

@@ -81,6 +81,19 @@ test('an upstream that hangs after its headers is a timeout error in the client 
   }
 });
 
+test('a body that stalls after its headers fails over, streamed or not, when nothing reached the client', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    yaml: yaml('hang-after-headers', `  - { name: pair, timeouts: { idleMs: 200 }, deployments: [ { provider: bad, model: first }, { provider: good, model: second } ] }`),
+  });
+  for (const stream of [false, true]) {
+    const answer = await send(gateway.url, '/v1/messages', 'pair', stream);
+    assert.equal(answer.status, 200, answer.text);
+    assert.ok(!answer.text.includes('error'));
+    assert.ok(answer.ms >= 190 && answer.ms < 2000, `${answer.ms} ms`);
+    assert.equal((mock.stats.last.at(-1)!.body as { model: string }).model, 'second');
+  }
+});
+
 /** An Anthropic upstream that sends one content delta and then nothing, on a real socket. */
 async function startStaller(t: TestContext): Promise<string> {
   const open = new Set<ServerResponse>();
