@@ -3,14 +3,15 @@
  * schemas compiled once at start, every error in the caller's protocol shape.
  */
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { GatewayError } from '../errors.ts';
+import { GatewayError, overloadedError } from '../errors.ts';
 import type { ProtocolName } from '../model/types.ts';
 import type { Logger } from '../observability/logger.ts';
 import { handleChat, type RequestSummary } from '../pipeline/chat.ts';
 import type { StateHolder } from '../pipeline/state.ts';
+import type { ConcurrencyLimiter } from '../resilience/limiter.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { parseJsonBody } from './body.ts';
 import { errorPayload, requestIdHeaders, writeError } from './error-shapes.ts';
@@ -25,6 +26,8 @@ export interface AppOptions {
   maxNestingDepth: number;
   requestTimeoutMs: number;
   isReady: () => boolean;
+  /** The gateway-wide limit on chat requests at once (`server.maxConcurrent`); absent means unlimited. */
+  limiter?: ConcurrencyLimiter;
 }
 
 const chatBodySchema = {
@@ -47,7 +50,7 @@ export function surfaceForPath(url: string): ProtocolName {
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
-  const { holder, pools, logger } = options;
+  const { holder, pools, logger, limiter } = options;
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit,
@@ -136,6 +139,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
         'request',
       );
     });
+    // Shedding happens before any routing or upstream work; the slot is held until the response closes.
+    if (limiter !== undefined && !(await admit(limiter, surface, request.id, res, summary))) return;
     const url = request.raw.url ?? '';
     const q = url.indexOf('?');
     try {
@@ -172,6 +177,57 @@ export function buildApp(options: AppOptions): FastifyInstance {
     reply.code(ready ? 200 : 503).send({ ready, configVersion: holder.current.version, pools: pools.stats() });
   });
   return app;
+}
+
+/**
+ * Takes a slot of the global limit for one chat request, waiting in its queue
+ * if need be, and frees it when the response closes (answered, failed or the
+ * client gone). False when the request must not go on: shed (the overloaded
+ * error is written here) or the client left while it waited.
+ */
+async function admit(
+  limiter: ConcurrencyLimiter,
+  surface: ProtocolName,
+  requestId: string,
+  res: ServerResponse,
+  summary: RequestSummary,
+): Promise<boolean> {
+  const release = (): void => limiter.release();
+  if (limiter.tryAcquire()) {
+    if (res.destroyed) {
+      // The client left before the handler ran: 'close' will not come again.
+      release();
+      return false;
+    }
+    res.once('close', release);
+    return true;
+  }
+  // A waiter whose client disconnects leaves the queue at once.
+  const gone = new AbortController();
+  const onClose = (): void => gone.abort();
+  res.once('close', onClose);
+  if (res.destroyed) gone.abort();
+  const outcome = await limiter.wait(gone.signal);
+  res.off('close', onClose);
+  if (outcome === 'acquired') {
+    if (gone.signal.aborted) {
+      release();
+      return false;
+    }
+    res.once('close', release);
+    return true;
+  }
+  if (outcome === 'aborted') return false;
+  const error = overloadedError(
+    surface,
+    outcome === 'full'
+      ? 'The gateway is at capacity and its wait queue is full; retry shortly.'
+      : 'The gateway is at capacity and no slot freed up in time; retry shortly.',
+  );
+  summary.error = error.code;
+  summary.status = error.status;
+  writeError(res, surface, error, requestId);
+  return false;
 }
 
 function toClientError(err: Error & { code?: string; validation?: unknown; statusCode?: number }): GatewayError {

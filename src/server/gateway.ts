@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
-import { buildState, StateHolder } from '../pipeline/state.ts';
+import { buildState, StateHolder, type GatewayState } from '../pipeline/state.ts';
+import { ConcurrencyLimiter } from '../resilience/limiter.ts';
 import { UpstreamPools, type PoolSettings } from '../upstream/pools.ts';
 import { buildApp } from './app.ts';
 
@@ -24,6 +25,8 @@ export interface Gateway {
   readonly app: FastifyInstance;
   readonly holder: StateHolder;
   readonly logger: Logger;
+  /** The global chat concurrency limit (`server.maxConcurrent`), absent when unlimited; `stats()` for metrics. */
+  readonly limiter: ConcurrencyLimiter | undefined;
   /** Resolves once the upstream pools have been warmed (or the warm-up gave up). */
   readonly warmed: Promise<void>;
   /** Swaps in a new config; throws (and keeps the old one serving) if it cannot be built. */
@@ -35,7 +38,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
   const holder = new StateHolder(await buildState(config, 1, logger));
+  applyDeploymentCaps(holder.current);
   const pools = new UpstreamPools();
+  // Server settings are read at start only (like host and port): a reload keeps this limit.
+  const limiter =
+    config.server.maxConcurrent > 0
+      ? new ConcurrencyLimiter({
+          maxConcurrent: config.server.maxConcurrent,
+          maxQueue: config.server.maxQueue,
+          maxQueueWaitMs: config.server.maxQueueWaitMs,
+        })
+      : undefined;
   let ready = false;
   const app = buildApp({
     holder,
@@ -46,6 +59,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxNestingDepth: config.server.maxNestingDepth,
     requestTimeoutMs: config.server.requestTimeoutMs,
     isReady: () => ready,
+    limiter,
   });
   const host = options.host ?? config.server.host;
   const port = options.port ?? config.server.port;
@@ -66,10 +80,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     app,
     holder,
     logger,
+    limiter,
     warmed,
     async reload(next: Config): Promise<void> {
       const state = await buildState(next, ++version, logger);
       holder.swap(state);
+      applyDeploymentCaps(state);
       await pools.retain(warmTargets());
       void pools.warm(warmTargets());
       logger.info({ configVersion: state.version }, 'configuration reloaded');
@@ -87,4 +103,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await pools.close();
     },
   };
+}
+
+/**
+ * Sets each tracked deployment's concurrency cap from `models[].deployments[].maxConcurrent`
+ * (0 when unset, so a reload can lift a cap). Health is per deployment id and
+ * shared by every group that names it: the smallest cap configured for it wins.
+ * Call after `holder.swap`, which hands over the health objects that carry the cap.
+ */
+export function applyDeploymentCaps(state: GatewayState): void {
+  const caps = new Map<string, number>();
+  for (const model of state.config.models) {
+    const deployments = state.router.decideByName(model.name)?.deployments;
+    if (deployments === undefined) continue;
+    model.deployments.forEach((spec, i) => {
+      const id = deployments[i]?.id;
+      const cap = spec.maxConcurrent;
+      if (id === undefined || cap === undefined) return;
+      const known = caps.get(id);
+      caps.set(id, known === undefined ? cap : Math.min(known, cap));
+    });
+  }
+  for (const [id, health] of state.resilience.registry.entries()) health.maxConcurrent = caps.get(id) ?? 0;
 }
