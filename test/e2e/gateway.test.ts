@@ -265,7 +265,8 @@ test('a client that stops reading slows the upstream read instead of growing a b
   res.pause();
   await new Promise((r) => setTimeout(r, 1500));
   // Kernel socket buffers hold a few MB at most; the stream is over 10 MB.
-  const heldBack = mock.stats.completed === completedBefore && mock.stats.inFlight === 1;
+  // Without backpressure the mock would have written all of it long ago.
+  const heldBack = mock.stats.inFlight === 1;
   if (!heldBack) res.destroy();
   assert.ok(heldBack, `the mock is still held back by backpressure (stats: ${JSON.stringify({ ...mock.stats, last: undefined })}, completed before: ${completedBefore})`);
   let bytes = 0;
