@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { REQUESTED_MODEL } from '../config/index.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError, overloadedError } from '../errors.ts';
 import type { ChatRequest, ErrorBody, ProtocolName, Usage } from '../model/types.ts';
 import type { PreparedProvider } from '../providers/index.ts';
 import { createStreamTranslator, decodeRequest, decodeResponse, encodeResponse } from '../translate/index.ts';
@@ -177,7 +177,12 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
     if (expired) {
       throw new GatewayError('SWY_ERR_UPSTREAM_TIMEOUT', `The request did not complete within its total deadline of ${timeouts.totalMs} ms.`);
     }
-    throw lastError ?? new GatewayError('SWY_ERR_UNKNOWN_MODEL', `No deployment is available for model '${decision.modelName}'.`);
+    if (lastError !== undefined) throw lastError;
+    // Nothing was tried: every deployment is at its concurrency cap (or none is configured).
+    if (group.health.some((h) => h.atCapacity)) {
+      throw overloadedError(call.surface, `Every deployment of model '${decision.modelName}' is at its concurrency limit; retry shortly.`);
+    }
+    throw new GatewayError('SWY_ERR_UNKNOWN_MODEL', `No deployment is available for model '${decision.modelName}'.`);
   } catch (err) {
     if (abort.signal.aborted) return;
     const error = toGatewayError(err);

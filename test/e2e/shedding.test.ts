@@ -142,3 +142,22 @@ routes: { default: pair }
   const tags = mock.stats.last.map((r) => String(r.headers['x-tag']));
   assert.equal(tags.filter((x) => x === 'one').length, 3);
 });
+
+test('when every deployment of a model is at its cap, the request is shed as overloaded', async (t) => {
+  const { gateway } = await startStack(t, {
+    mock: { latencyMs: 300 },
+    yaml: (url) => `
+server: { host: 127.0.0.1, port: 0 }
+providers:
+  - { name: one, protocol: anthropic, baseUrl: "${url}" }
+models:
+  - { name: single, deployments: [ { provider: one, model: a, maxConcurrent: 1 } ] }
+routes: { default: single }
+`,
+  });
+  const results = await Promise.all(Array.from({ length: 2 }, () => postJson(`${gateway.url}/v1/messages`, ask('single'))));
+  assert.deepEqual(results.map((r) => r.status).sort(), [200, 529]);
+  const shed = results.find((r) => r.status === 529)!;
+  assert.equal((shed.json.error as Record<string, unknown>).type, 'overloaded_error');
+  assert.equal(shed.headers.get('retry-after'), '1');
+});
