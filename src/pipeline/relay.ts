@@ -1,0 +1,192 @@
+/**
+ * Relaying an upstream answer to the client once an attempt has its head:
+ * a JSON body (passed through or translated) or a stream (passed through
+ * with a tap, or translated event by event), with backpressure and the
+ * hold-back that lets a stream failing before its first content fail over.
+ */
+import type { ChatRequest, ErrorBody, ProtocolName } from '../model/types.ts';
+import { GatewayError } from '../errors.ts';
+import type { PreparedProvider } from '../providers/index.ts';
+import { requestIdHeaders, streamErrorEvent } from '../server/error-shapes.ts';
+import { createStreamTranslator, decodeResponse, encodeResponse } from '../translate/index.ts';
+import type { UpstreamCall } from '../upstream/call.ts';
+import type { ChatCall } from './chat.ts';
+import { PassthroughTap, usageFromResponseText } from './stream-tap.ts';
+import { classifyTransportError } from './upstream-call.ts';
+
+/**
+ * Relays a whole JSON answer. A body that fails or stalls before it is
+ * complete is returned as an error (nothing reached the client yet) so the
+ * caller can fail over, like a stream that fails before its first content.
+ */
+export async function relayJson(call: ChatCall, provider: PreparedProvider, upstream: UpstreamCall, onCommit: () => void): Promise<GatewayError | undefined> {
+  let raw: Buffer;
+  try {
+    raw = await upstream.collect();
+  } catch (err) {
+    return classifyTransportError(err, provider.name);
+  }
+  onCommit();
+  let out: Buffer;
+  if (provider.protocol === call.surface) {
+    // Passthrough: the bytes go back untouched; only the usage is read.
+    out = raw;
+    call.summary.usage = usageFromResponseText(provider.protocol, raw.toString('utf8'));
+  } else {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new GatewayError('SWY_ERR_UPSTREAM_BAD_RESPONSE', `Provider '${provider.name}' sent a response that is not JSON.`);
+    }
+    const decoded = decodeResponse(provider.protocol, parsed);
+    call.summary.usage = decoded.usage;
+    call.summary.stopReason = decoded.stopReason;
+    out = Buffer.from(JSON.stringify(encodeResponse(call.surface, decoded)));
+  }
+  call.summary.status = 200;
+  call.summary.ttftMs = performance.now() - call.startedAt;
+  call.res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': out.length,
+    ...requestIdHeaders(call.surface, call.requestId),
+  });
+  call.res.end(out);
+  return undefined;
+}
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
+
+/** Bytes of early events held back while waiting for the first content event. */
+const MAX_HELD_BYTES = 256 * 1024;
+
+/**
+ * Relays a stream. Nothing is sent to the client until the first content
+ * event: an upstream whose stream fails before that (an HTTP 200 whose first
+ * event is an error, a reset before any content) is returned as an error so
+ * the caller can fail over, and the client never sees it. Once content has
+ * reached the client there is no failover: a later failure ends the stream
+ * with the protocol's error event.
+ */
+export async function relayStream(
+  call: ChatCall,
+  provider: PreparedProvider,
+  decode: () => ChatRequest,
+  upstream: UpstreamCall,
+  signal: AbortSignal,
+  onCommit: () => void,
+): Promise<GatewayError | undefined> {
+  const { res, summary } = call;
+  const same = provider.protocol === call.surface;
+  const tap = same ? new PassthroughTap(provider.protocol) : undefined;
+  const translator = same
+    ? undefined
+    : createStreamTranslator(provider.protocol, call.surface, { includeUsage: decode().includeUsage === true });
+
+  let waitingForDrain = false;
+  const resume = (): void => {
+    waitingForDrain = false;
+    upstream.resume();
+  };
+  const send = (data: string | Uint8Array): void => {
+    // A slow client slows the upstream read instead of growing a buffer.
+    if (!res.write(data) && !waitingForDrain) {
+      waitingForDrain = true;
+      upstream.pause();
+      res.once('drain', resume);
+    }
+  };
+  /** Early events, held until the first content event; undefined once committed. */
+  let held: Array<string | Uint8Array> | undefined = [];
+  let heldBytes = 0;
+  const commit = (): void => {
+    if (held === undefined || res.writableEnded) return;
+    res.writeHead(200, { ...SSE_HEADERS, ...requestIdHeaders(call.surface, call.requestId) });
+    summary.status = 200;
+    summary.ttftMs = performance.now() - call.startedAt;
+    onCommit();
+    const early = held;
+    held = undefined;
+    for (const data of early) send(data);
+  };
+  const write = (data: string | Uint8Array): void => {
+    if (data.length === 0 || res.writableEnded) return;
+    if (held === undefined) return send(data);
+    held.push(data);
+    heldBytes += data.length;
+    if (heldBytes > MAX_HELD_BYTES) commit();
+  };
+
+  let failure: ErrorBody | undefined;
+  let early: GatewayError | undefined;
+  const failEarly = (kind: ErrorBody['kind'], message: string): void => {
+    early = new GatewayError('SWY_ERR_UPSTREAM_STREAM_ABORTED', message, { status: statusForKind(call.surface, kind), kind });
+    upstream.abort(early);
+  };
+  const onPassthrough = (chunk: Buffer): void => {
+    if (early !== undefined) return;
+    const t = tap!;
+    t.push(chunk);
+    if (held !== undefined && t.errored && !t.contentStarted) {
+      return failEarly(t.errorKind ?? 'api_error', `Provider '${provider.name}' answered with an error event before any content.`);
+    }
+    write(chunk);
+    if (t.contentStarted || t.finished) commit();
+  };
+  const onTranslated = (chunk: Buffer): void => {
+    if (early !== undefined) return;
+    const t = translator!;
+    const out = t.pushBytes(chunk);
+    // The decoder stops at an error, so content seen means it came first.
+    if (held !== undefined && t.error !== undefined && !t.firstContentSeen) {
+      return failEarly(t.error.kind, `Provider '${provider.name}' answered with an error before any content: ${t.error.message}`);
+    }
+    write(out);
+    if (t.firstContentSeen) commit();
+  };
+
+  try {
+    await upstream.relay(tap !== undefined ? onPassthrough : onTranslated);
+  } catch (err) {
+    if (signal.aborted) return undefined;
+    if (early === undefined) {
+      const error = classifyTransportError(err, provider.name);
+      if (held !== undefined) return error;
+      failure = { kind: error.kind, message: `The upstream stream from '${provider.name}' failed: ${error.message}` };
+    }
+  } finally {
+    res.off('drain', resume);
+  }
+  if (early !== undefined) return early;
+
+  if (tap !== undefined) {
+    tap.end();
+    summary.usage = tap.usage;
+    summary.stopReason = tap.stopReason;
+    if (failure === undefined && !tap.finished) {
+      if (held !== undefined) return new GatewayError('SWY_ERR_UPSTREAM_STREAM_ABORTED', `The upstream stream from '${provider.name}' ended before any content.`);
+      failure = { kind: 'api_error', message: `The upstream stream from '${provider.name}' ended before it was complete.` };
+    }
+    if (failure !== undefined) write(streamErrorEvent(call.surface, failure));
+  } else {
+    const t = translator!;
+    write(failure !== undefined ? streamErrorEvent(call.surface, failure) : t.end());
+    summary.usage = t.usage;
+    summary.stopReason = t.stopReason;
+  }
+  if (failure !== undefined) summary.error = 'SWY_ERR_UPSTREAM_STREAM_ABORTED';
+  commit();
+  res.end();
+  return undefined;
+}
+
+/** The HTTP status for an upstream failure reported before any content. */
+function statusForKind(surface: ProtocolName, kind: ErrorBody['kind']): number {
+  if (kind === 'rate_limit') return 429;
+  if (kind === 'overloaded') return surface === 'anthropic' ? 529 : 503;
+  return 502;
+}
