@@ -92,10 +92,12 @@ export class PassthroughTap implements StreamObservation {
         this.errorKind = kindFromAnthropicType(body?.error?.type);
         continue;
       }
-      const data = safeParse(dataAfter(text, m.index + m[0].length));
+      const line = dataAfter(text, m.index + m[0].length);
       if (event === 'message_start') {
-        applyAnthropicUsage(this.usage, (data as { message?: { usage?: Record<string, unknown> } } | undefined)?.message?.usage);
+        // Only the usage object is parsed, not the whole message.
+        applyAnthropicUsage(this.usage, usageObject(line));
       } else {
+        const data = safeParse(line);
         const delta = data as { delta?: { stop_reason?: string }; usage?: Record<string, unknown> } | undefined;
         if (delta?.delta?.stop_reason) {
           this.stopReason = delta.delta.stop_reason;
@@ -143,8 +145,19 @@ export class PassthroughTap implements StreamObservation {
 /** Index just after the last blank line (the end of the last complete event), or 0. */
 function afterLastEvent(text: string): number {
   const lf = text.lastIndexOf('\n\n');
-  const crlf = text.lastIndexOf('\r\n\r\n');
+  // Usual case: the chunk ends exactly at an event boundary; no need to look for CRLF.
+  if (lf !== -1 && lf + 2 === text.length) return lf + 2;
+  const crlf = text.includes('\r') ? text.lastIndexOf('\r\n\r\n') : -1;
   return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 4);
+}
+
+/** The `usage` object inside a JSON text, parsed on its own; undefined if absent. */
+function usageObject(json: string): Record<string, unknown> | undefined {
+  const at = json.lastIndexOf('"usage"');
+  if (at === -1) return undefined;
+  const open = json.indexOf('{', at + 7);
+  const close = open === -1 ? -1 : matchingBrace(json, open);
+  return close === -1 ? undefined : (safeParse(json.slice(open, close + 1)) as Record<string, unknown> | undefined);
 }
 
 /** The value of the `data:` line that follows position `from`. */
@@ -182,16 +195,8 @@ export function usageFromResponse(protocol: ProtocolName, body: unknown): Usage 
  * back to a full parse when the shape is unexpected.
  */
 export function usageFromResponseText(protocol: ProtocolName, text: string): Usage | undefined {
-  const at = text.lastIndexOf('"usage"');
-  if (at !== -1) {
-    const start = text.indexOf('{', at + 7);
-    const end = start === -1 ? -1 : matchingBrace(text, start);
-    if (end !== -1) {
-      const usage = safeParse(text.slice(start, end + 1));
-      if (usage !== undefined) return usageFromResponse(protocol, { usage });
-    }
-  }
-  return usageFromResponse(protocol, safeParse(text));
+  const usage = usageObject(text);
+  return usageFromResponse(protocol, usage !== undefined ? { usage } : safeParse(text));
 }
 
 /** Index of the `}` closing the object that opens at `start`, skipping strings; -1 if none. */
