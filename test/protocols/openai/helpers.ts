@@ -1,9 +1,14 @@
 /** Shared by the OpenAI codec tests: replay a recorded SSE fixture through the decoder. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { StreamEvent } from '../../../src/model/types.ts';
 import { createOpenAIStreamDecoder } from '../../../src/protocols/openai/stream.ts';
 import { SseParser } from '../../../src/protocols/sse.ts';
 import type { SseMessage } from '../../../src/protocols/sse.ts';
+
+/** Every recorded OpenAI stream fixture: a new file is covered by the fixture-wide tests at once. */
+export const fixtureNames: readonly string[] = readdirSync(new URL('../../fixtures/openai/', import.meta.url))
+  .filter((f) => f.endsWith('.sse'))
+  .sort();
 
 export function readFixture(name: string): string {
   return readFileSync(new URL(`../../fixtures/openai/${name}`, import.meta.url), 'utf8');

@@ -3,20 +3,9 @@ import { describe, test } from 'node:test';
 import type { StreamEvent } from '../../../src/model/types.ts';
 import { createOpenAIStreamDecoder } from '../../../src/protocols/openai/stream.ts';
 import type { SseMessage } from '../../../src/protocols/sse.ts';
-import { decodeFixture } from './helpers.ts';
+import { decodeFixture, fixtureNames } from './helpers.ts';
 
-const fixtures = [
-  'text-with-usage.sse',
-  'parallel-tool-calls.sse',
-  'whole-arguments.sse',
-  'empty-arguments.sse',
-  'deepseek-reasoning.sse',
-  'no-finish-reason.sse',
-  'error-chunk.sse',
-  'malformed-line.sse',
-  'interleaved-tools.sse',
-  'openrouter-claude-thinking.sse',
-];
+const fixtures = fixtureNames;
 
 const start = (id: string, model: string): StreamEvent => ({
   type: 'message_start',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { StreamEvent } from '../../../src/model/types.ts';
 import { createOpenAIStreamEncoder } from '../../../src/protocols/openai/stream.ts';
-import { decodeFixture, decodeSseText, parseSse } from './helpers.ts';
+import { decodeFixture, decodeSseText, fixtureNames, parseSse } from './helpers.ts';
 
 const CREATED = 1735689600;
 
@@ -179,18 +179,7 @@ describe('OpenAI stream encoder', () => {
 });
 
 describe('OpenAI stream round trip', () => {
-  const fixtures = [
-    'text-with-usage.sse',
-    'parallel-tool-calls.sse',
-    'whole-arguments.sse',
-    'empty-arguments.sse',
-    'deepseek-reasoning.sse',
-    'no-finish-reason.sse',
-    'error-chunk.sse',
-    'malformed-line.sse',
-    'interleaved-tools.sse',
-    'openrouter-claude-thinking.sse',
-  ];
+  const fixtures = fixtureNames;
 
   test('re-encoding decoded fixtures and decoding again gives the same events', () => {
     for (const name of fixtures) {
