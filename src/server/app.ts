@@ -39,6 +39,16 @@ const chatBodySchema = {
   },
 } as const;
 
+/** Known paths and their methods, so a wrong method gets a 405 rather than a 404. */
+const methodsByPath = new Map([
+  ['/v1/messages', 'POST'],
+  ['/v1/messages/count_tokens', 'POST'],
+  ['/v1/chat/completions', 'POST'],
+  ['/v1/models', 'GET'],
+  ['/health', 'GET'],
+  ['/ready', 'GET'],
+]);
+
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** Random per process, then a counter: unique across instances, and far cheaper than a UUID per request. */
 const REQUEST_ID_PREFIX = `req_${randomBytes(6).toString('hex')}`;
@@ -102,7 +112,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => {
     reply.hijack();
-    const error = new GatewayError('SWY_ERR_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}.`);
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = methodsByPath.get(path);
+    const error =
+      allowed === undefined
+        ? new GatewayError('SWY_ERR_NOT_FOUND', `No route for ${request.method} ${path}.`)
+        : new GatewayError('SWY_ERR_METHOD_NOT_ALLOWED', `${path} accepts ${allowed}, not ${request.method}.`, { headers: { allow: allowed } });
     writeError(reply.raw, surfaceForPath(request.url), error, request.id);
   });
 

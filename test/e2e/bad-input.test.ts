@@ -95,3 +95,16 @@ test('an incoming x-request-id is echoed back and passed upstream', async (t) =>
   const last = mock.stats.last.at(-1);
   assert.equal(last?.headers['x-request-id'], 'trace-abc-123');
 });
+
+test('a known path with the wrong method gets a 405 with Allow, in the protocol shape', async (t) => {
+  const { gateway } = await startStack(t);
+  const res = await fetch(`${gateway.url}/v1/messages`);
+  assert.equal(res.status, 405);
+  assert.equal(res.headers.get('allow'), 'POST');
+  const body = (await res.json()) as { type: string; error: { type: string } };
+  assert.equal(body.type, 'error');
+  assert.equal(body.error.type, 'invalid_request_error');
+  const openai = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'DELETE' });
+  assert.equal(openai.status, 405);
+  assert.ok(((await openai.json()) as { error: unknown }).error);
+});
