@@ -164,6 +164,8 @@ export const modelSchema = z.strictObject({
   deployments: z.array(deploymentSchema).min(1),
   aliases: z.array(modelName).default([]),
   strategy: z.enum(strategyNames).default('priority'),
+  /** Prefer one deployment per conversation prefix, so provider prompt caches keep hitting. */
+  sticky: bool().default(false),
   breaker: breakerSchema.optional(),
   timeouts: timeoutsSchema.optional(),
   /** Further rounds over the whole group after every deployment failed retryably (default 1). */

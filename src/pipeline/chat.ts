@@ -14,6 +14,7 @@ import type { GatewayState } from './state.ts';
 import { relayJson, relayStream } from './relay.ts';
 import { attemptUpstream } from './upstream-call.ts';
 import { DENIED } from '../resilience/index.ts';
+import { conversationKey } from '../resilience/sticky.ts';
 import { retryWaitMs, sleep } from '../resilience/retry.ts';
 import { firstByteMs, requestedMaxTokens, requestPolicy } from '../resilience/timeouts.ts';
 
@@ -94,7 +95,7 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
         if (!(await sleep(wait, abort.signal))) return;
         hint = undefined;
       }
-      const order = group.order();
+      const order = group.order(group.sticky ? conversationKey(decode()) : undefined);
       // Every deployment's breaker is open: try them anyway rather than fail untried.
       const force = order.length > 0 && !group.health[order[0]!]!.available();
       let tried = false;

@@ -14,6 +14,7 @@ import type { Config } from '../config/index.ts';
 import type { ModelConfig } from '../config/schema.ts';
 import type { Deployment, RouteDecision, Router } from '../routing/index.ts';
 import { defaultBreakerOptions, DeploymentHealth, monotonicClock, type BreakerOptions, type Clock } from './health.ts';
+import { preferredIndex } from './sticky.ts';
 import { createStrategy, healthFirst, priority, type Random, type Strategy } from './strategies.ts';
 
 export { DeploymentHealth, DENIED, FORCED, NORMAL, PROBE, defaultBreakerOptions, monotonicClock } from './health.ts';
@@ -71,26 +72,41 @@ export class HealthRegistry {
 /** One model's deployments, their health (same order) and its strategy. */
 export class DeploymentGroup {
   readonly deployments: readonly Deployment[];
+  /** Sticky routing is on: callers pass a conversation key to `order`. */
+  readonly sticky: boolean;
   #health: DeploymentHealth[];
   readonly #strategy: Strategy;
   readonly #clock: Clock;
+  readonly #ids: readonly string[];
 
-  constructor(deployments: readonly Deployment[], health: DeploymentHealth[], strategy: Strategy, clock: Clock) {
+  constructor(deployments: readonly Deployment[], health: DeploymentHealth[], strategy: Strategy, clock: Clock, sticky = false) {
     this.deployments = deployments;
     this.#health = health;
     this.#strategy = strategy;
     this.#clock = clock;
+    this.sticky = sticky && deployments.length > 1;
+    this.#ids = deployments.map((d) => d.id);
   }
 
   get health(): readonly DeploymentHealth[] {
     return this.#health;
   }
 
-  /** Indices into `deployments` in the order to try them for one request. */
-  order(): readonly number[] {
+  /**
+   * Indices into `deployments` in the order to try them for one request.
+   * With a conversation key (sticky groups), the conversation's preferred
+   * deployment goes first while it is available; otherwise the strategy decides.
+   */
+  order(conversationKey?: string): readonly number[] {
     const order = this.#strategy(this.#health);
     // A group of one is returned as is: its breaker cannot send the request elsewhere.
-    return order.length <= 1 ? order : healthFirst(order, this.#health, this.#clock());
+    if (order.length <= 1) return order;
+    const now = this.#clock();
+    const healthy = healthFirst(order, this.#health, now);
+    if (conversationKey === undefined) return healthy;
+    const preferred = preferredIndex(conversationKey, this.#ids);
+    if (healthy[0] === preferred || !this.#health[preferred]!.available(now)) return healthy;
+    return [preferred, ...healthy.filter((i) => i !== preferred)];
   }
 
   rebind(registry: HealthRegistry): void {
@@ -123,7 +139,10 @@ export class Resilience {
         weights: model.deployments.map((d) => d.weight),
         costs: model.deployments.map((d) => (d.inputCostPerMTok ?? 0) + (d.outputCostPerMTok ?? 0)),
       };
-      this.#groups.set(model.name, new DeploymentGroup(deployments, health, createStrategy(model.strategy, spec, options.random), this.#clock));
+      this.#groups.set(
+        model.name,
+        new DeploymentGroup(deployments, health, createStrategy(model.strategy, spec, options.random), this.#clock, model.sticky),
+      );
     }
   }
 
