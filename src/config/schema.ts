@@ -109,6 +109,11 @@ export const providerSchema = z.strictObject({
     .refine(isHttpUrl, 'must be an http(s) URL')
     .transform((url) => url.replace(/\/+$/, '')),
   apiKey: z.string().optional(),
+  /** A pool of keys, by weight: a key that gets a 429 rests alone while the others serve. */
+  apiKeys: z
+    .array(z.union([z.string().min(1), z.strictObject({ key: z.string().min(1), weight: z.preprocess(coerceNumber, z.number().min(0).max(1_000_000)).default(1) })]))
+    .min(1)
+    .optional(),
   headers: z.record(z.string(), z.string()).default({}),
   preset: z.enum(providerPresetNames).optional(),
   quirks: quirksSchema.optional(),

@@ -55,6 +55,8 @@ export type AttemptResult =
 /** Upstream statuses worth trying another deployment for (ARCHITECTURE.md, execute). */
 const retryableStatuses = new Set([408, 429, 500, 502, 503, 504, 529]);
 const MAX_ERROR_BODY = 64 * 1024;
+/** How long a key rests after a 429 that did not say (retry-after). */
+const KEY_REST_MS = 30_000;
 
 export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput): Promise<AttemptResult> {
   const { provider, surface } = input;
@@ -81,22 +83,38 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
       else if (Array.isArray(value)) headers[name] = value.join(',');
     }
   }
-  const timer = new AttemptTimer(input.deadline, input.firstByteMs, input.idleMs, (kind) => {
-    if (kind === 'total') input.onDeadline();
-    call.abort(timeoutError(kind, provider.name, input));
-  });
-  const call: UpstreamCall = new UpstreamCall(input.signal, timer);
-  pools.get(provider.origin, provider.pool).dispatch(
-    { method: 'POST', path: same ? provider.chatPath + input.query : provider.chatPath, headers, body: payload },
-    call,
-  );
+  // With a key pool, a 429 rests that key and the same request goes out at
+  // once with another; the deployment only sees a 429 when every key rests.
+  const keys = provider.keyPool;
+  let call!: UpstreamCall;
   let statusCode: number;
   let responseHeaders: IncomingHttpHeaders;
-  try {
-    ({ statusCode, headers: responseHeaders } = await call.head);
-  } catch (err) {
-    const aborted = input.signal.aborted;
-    return { ok: false, error: classifyTransportError(err, provider.name), retryable: !aborted, deploymentFault: !aborted };
+  for (let tries = 0; ; tries++) {
+    let keyIndex = -1;
+    if (keys !== undefined) {
+      keyIndex = keys.pick();
+      const [name, value] = provider.authHeader(keys.key(keyIndex));
+      headers[name] = value;
+    }
+    const timer = new AttemptTimer(input.deadline, input.firstByteMs, input.idleMs, (kind) => {
+      if (kind === 'total') input.onDeadline();
+      call.abort(timeoutError(kind, provider.name, input));
+    });
+    call = new UpstreamCall(input.signal, timer);
+    pools.get(provider.origin, provider.pool).dispatch(
+      { method: 'POST', path: same ? provider.chatPath + input.query : provider.chatPath, headers, body: payload },
+      call,
+    );
+    try {
+      ({ statusCode, headers: responseHeaders } = await call.head);
+    } catch (err) {
+      const aborted = input.signal.aborted;
+      return { ok: false, error: classifyTransportError(err, provider.name), retryable: !aborted, deploymentFault: !aborted };
+    }
+    if (statusCode !== 429 || keys === undefined) break;
+    const another = keys.rest(keyIndex, readRetryAfter(responseHeaders) ?? KEY_REST_MS);
+    if (!another || tries + 1 >= keys.size) break;
+    await call.collect(MAX_ERROR_BODY).catch(() => undefined);
   }
   if (statusCode < 400) return { ok: true, statusCode, headers: responseHeaders, call };
   const text = await call.collect(MAX_ERROR_BODY).then(

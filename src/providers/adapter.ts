@@ -3,6 +3,7 @@
  * functions, prepared once per config version so the hot path only reads it.
  */
 import type { ChatRequest, ProtocolName } from '../model/types.ts';
+import { KeyPool } from '../upstream/key-pool.ts';
 import type { PoolSettings } from '../upstream/pools.ts';
 
 /** What the gateway needs to know about one upstream account (a config `providers[]` entry). */
@@ -11,6 +12,7 @@ export interface ProviderSpec {
   readonly protocol: ProtocolName;
   readonly baseUrl: string;
   readonly apiKey?: string | undefined;
+  readonly apiKeys?: ReadonlyArray<string | { readonly key: string; readonly weight: number }> | undefined;
   readonly headers?: Readonly<Record<string, string>> | undefined;
   readonly preset?: string | undefined;
   readonly quirks?: Readonly<Record<string, unknown>> | undefined;
@@ -32,6 +34,10 @@ export interface PreparedProvider {
   readonly staticHeaders: Readonly<Record<string, string>>;
   /** Headers copied from the client when it speaks the same protocol. */
   readonly forwardedClientHeaders: readonly string[];
+  /** Several keys to rotate through, when configured (`apiKeys`); the auth header then comes from `authHeader`. */
+  readonly keyPool: KeyPool | undefined;
+  /** The authentication header for one key, in this protocol's style. */
+  authHeader(key: string): readonly [string, string];
   /** Builds the upstream body from the internal request (the translated path). */
   encode(req: ChatRequest, upstreamModel: string): Record<string, unknown>;
 }
@@ -40,4 +46,10 @@ export interface PreparedProvider {
 export function joinPath(basePath: string, endpoint: string): string {
   const trimmed = basePath.endsWith('/') ? basePath.slice(0, -1) : basePath;
   return `${trimmed}${endpoint}`;
+}
+
+/** The key pool for a provider with `apiKeys`, or undefined. */
+export function keyPoolFor(spec: ProviderSpec): KeyPool | undefined {
+  if (spec.apiKeys === undefined || spec.apiKeys.length === 0) return undefined;
+  return new KeyPool(spec.apiKeys.map((k) => (typeof k === 'string' ? { key: k, weight: 1 } : k)));
 }

@@ -1,6 +1,6 @@
 /** The Anthropic Messages adapter (https://docs.anthropic.com/en/api/messages). */
 import { encodeAnthropicRequest } from '../protocols/anthropic/request.ts';
-import { joinPath, type PreparedProvider, type ProviderSpec } from './adapter.ts';
+import { joinPath, keyPoolFor, type PreparedProvider, type ProviderSpec } from './adapter.ts';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
 
@@ -11,7 +11,8 @@ export function prepareAnthropicProvider(spec: ProviderSpec): PreparedProvider {
     'anthropic-version': ANTHROPIC_VERSION,
     ...spec.headers,
   };
-  if (spec.apiKey) staticHeaders['x-api-key'] = spec.apiKey;
+  const keyPool = keyPoolFor(spec);
+  if (spec.apiKey && keyPool === undefined) staticHeaders['x-api-key'] = spec.apiKey;
   const defaultMaxTokens = spec.defaultMaxTokens;
   const prepared: PreparedProvider = {
     name: spec.name,
@@ -23,6 +24,8 @@ export function prepareAnthropicProvider(spec: ProviderSpec): PreparedProvider {
     staticHeaders: Object.freeze(staticHeaders),
     // Beta flags and the API version a client asks for pass through untouched.
     forwardedClientHeaders: Object.freeze(['anthropic-version', 'anthropic-beta']),
+    keyPool,
+    authHeader: (key) => ['x-api-key', key],
     encode: (req, upstreamModel) => encodeAnthropicRequest(req, upstreamModel, { defaultMaxTokens }),
   };
   return Object.freeze(prepared);

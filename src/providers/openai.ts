@@ -5,7 +5,7 @@
  */
 import { encodeOpenAIRequest } from '../protocols/openai/request.ts';
 import { defaultOpenAIQuirks, openAIPresets, type OpenAIQuirks } from '../protocols/openai/quirks.ts';
-import { joinPath, type PreparedProvider, type ProviderSpec } from './adapter.ts';
+import { joinPath, keyPoolFor, type PreparedProvider, type ProviderSpec } from './adapter.ts';
 
 function presetFor(name: string | undefined): (typeof openAIPresets)[keyof typeof openAIPresets] | undefined {
   if (name === undefined) return undefined;
@@ -25,7 +25,8 @@ export function prepareOpenAIProvider(spec: ProviderSpec): PreparedProvider {
     ...preset?.headers,
     ...spec.headers,
   };
-  if (spec.apiKey) staticHeaders.authorization = `Bearer ${spec.apiKey}`;
+  const keyPool = keyPoolFor(spec);
+  if (spec.apiKey && keyPool === undefined) staticHeaders.authorization = `Bearer ${spec.apiKey}`;
   const prepared: PreparedProvider = {
     name: spec.name,
     protocol: 'openai' as const,
@@ -35,6 +36,8 @@ export function prepareOpenAIProvider(spec: ProviderSpec): PreparedProvider {
     pool: spec.pool,
     staticHeaders: Object.freeze(staticHeaders),
     forwardedClientHeaders: Object.freeze(['openai-organization', 'openai-project']),
+    keyPool,
+    authHeader: (key) => ['authorization', `Bearer ${key}`],
     encode: (req, upstreamModel) => encodeOpenAIRequest(req, upstreamModel, quirks),
   };
   return Object.freeze(prepared);

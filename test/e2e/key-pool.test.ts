@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { postJson, startStack } from './stack.ts';
+
+test('a key that gets a 429 rests alone: the request goes out at once with another key', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    yaml: (url) => `
+server: { host: 127.0.0.1, port: 0 }
+providers:
+  - { name: pooled, protocol: anthropic, baseUrl: "${url}", apiKeys: [ { key: sk-one, weight: 1 }, { key: sk-two, weight: 1 } ] }
+models:
+  - { name: m, deployments: [ { provider: pooled, model: m } ] }
+routes: { default: m }
+`,
+  });
+  // The provider's first answer is a 429 (retry-after 60 s) to whichever key was picked.
+  mock.setOptions({ fault: 'fail-first:1:429:60' });
+  const first = await postJson(`${gateway.url}/v1/messages`, { model: 'm', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+  assert.equal(first.status, 200, first.text);
+  const keysUsed = mock.stats.last.map((r) => String(r.headers['x-api-key']));
+  assert.equal(keysUsed.length, 2, 'one 429, then the same request with the other key');
+  assert.notEqual(keysUsed[0], keysUsed[1]);
+  // The rested key stays out: the next requests all use the other one.
+  for (let i = 0; i < 5; i++) {
+    const res = await postJson(`${gateway.url}/v1/messages`, { model: 'm', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(res.status, 200);
+    assert.equal(String(mock.stats.last.at(-1)?.headers['x-api-key']), keysUsed[1]);
+  }
+});
