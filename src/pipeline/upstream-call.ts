@@ -75,14 +75,7 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
     const req = limit !== undefined && (decoded.maxTokens ?? Infinity) > limit ? { ...decoded, maxTokens: limit } : decoded;
     payload = JSON.stringify(provider.encode(req, input.upstreamModel));
   }
-  const headers: Record<string, string> = { ...provider.staticHeaders, 'x-request-id': input.requestId };
-  if (same) {
-    for (const name of provider.forwardedClientHeaders) {
-      const value = input.clientHeaders[name];
-      if (typeof value === 'string') headers[name] = value;
-      else if (Array.isArray(value)) headers[name] = value.join(',');
-    }
-  }
+  const headers = upstreamHeaders(provider, input.requestId, same ? input.clientHeaders : undefined);
   // With a key pool, a 429 rests that key and the same request goes out at
   // once with another; the deployment only sees a 429 when every key rests.
   const keys = provider.keyPool;
@@ -128,6 +121,23 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
   return retryAfterMs === undefined
     ? { ok: false, error, retryable, deploymentFault }
     : { ok: false, error, retryable, deploymentFault, retryAfterMs };
+}
+
+/**
+ * The headers of an upstream request: the provider's static ones, the request
+ * id and, when the client speaks the provider's protocol, the client headers
+ * that pass through (beta flags, API version). A key pool's key is set per try.
+ */
+export function upstreamHeaders(provider: PreparedProvider, requestId: string, clientHeaders?: IncomingHttpHeaders): Record<string, string> {
+  const headers: Record<string, string> = { ...provider.staticHeaders, 'x-request-id': requestId };
+  if (clientHeaders !== undefined) {
+    for (const name of provider.forwardedClientHeaders) {
+      const value = clientHeaders[name];
+      if (typeof value === 'string') headers[name] = value;
+      else if (Array.isArray(value)) headers[name] = value.join(',');
+    }
+  }
+  return headers;
 }
 
 /** See `retryAfterMs` in src/resilience/retry.ts (also reads Anthropic's rate-limit reset headers). */

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayState } from '../pipeline/state.ts';
 import { countTokens } from '../routing/tokens.ts';
 import { decodeRequest } from '../translate/index.ts';
+import { upstreamHeaders } from '../pipeline/upstream-call.ts';
 import { UpstreamCall } from '../upstream/call.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 
@@ -46,10 +47,12 @@ export async function handleCountTokens(
   const provider = first === undefined ? undefined : state.providers.get(first.provider.name);
   if (provider !== undefined && first !== undefined && provider.protocol === 'anthropic') {
     try {
-      const forwarded: Record<string, string> = { ...provider.staticHeaders, 'x-request-id': requestId };
-      for (const name of provider.forwardedClientHeaders) {
-        const value = headers[name];
-        if (typeof value === 'string') forwarded[name] = value;
+      const forwarded = upstreamHeaders(provider, requestId, headers);
+      // A provider with a key pool has no key among its static headers.
+      const keys = provider.keyPool;
+      if (keys !== undefined) {
+        const [name, value] = provider.authHeader(keys.key(keys.pick()));
+        forwarded[name] = value;
       }
       const call = new UpstreamCall(AbortSignal.timeout(10_000));
       pools.get(provider.origin, provider.pool).dispatch(

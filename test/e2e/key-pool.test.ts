@@ -27,3 +27,22 @@ routes: { default: m }
     assert.equal(String(mock.stats.last.at(-1)?.headers['x-api-key']), keysUsed[1]);
   }
 });
+
+test('count_tokens asks a pooled provider with one of its keys', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    mock: { requireApiKey: 'sk-pool' },
+    yaml: (url) => `
+server: { host: 127.0.0.1, port: 0 }
+providers:
+  - { name: pooled, protocol: anthropic, baseUrl: "${url}", apiKeys: [ sk-pool ] }
+models:
+  - { name: m, deployments: [ { provider: pooled, model: m } ] }
+routes: { default: m }
+`,
+  });
+  const res = await postJson(`${gateway.url}/v1/messages/count_tokens`, { model: 'm', messages: [{ role: 'user', content: 'hello there' }] });
+  assert.equal(res.status, 200);
+  const asked = mock.stats.last.at(-1)!;
+  assert.equal(asked.path, '/v1/messages/count_tokens');
+  assert.equal(asked.headers['x-api-key'], 'sk-pool');
+});
