@@ -96,9 +96,14 @@ export function kindForStatus(status: number): ErrorKind {
  * @example
  * writeError(res, 'anthropic', overloadedError('anthropic', 'The gateway is at capacity.'), requestId);
  */
+/** Anthropic says "overloaded" with 529, OpenAI with 503. */
+export function overloadedStatus(surface: ProtocolName): number {
+  return surface === 'anthropic' ? 529 : 503;
+}
+
 export function overloadedError(surface: ProtocolName, message: string, retryAfterSeconds = 1): GatewayError {
   return new GatewayError('SWY_ERR_OVERLOADED', message, {
-    status: surface === 'anthropic' ? 529 : 503,
+    status: overloadedStatus(surface),
     headers: { 'retry-after': String(retryAfterSeconds) },
   });
 }

@@ -5,7 +5,7 @@
  * hold-back that lets a stream failing before its first content fail over.
  */
 import type { ChatRequest, ErrorBody, ProtocolName } from '../model/types.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError, overloadedStatus } from '../errors.ts';
 import type { PreparedProvider } from '../providers/index.ts';
 import { requestIdHeaders, streamErrorEvent } from '../server/error-shapes.ts';
 import { createStreamTranslator, decodeResponse, encodeResponse } from '../translate/index.ts';
@@ -187,6 +187,6 @@ export async function relayStream(
 /** The HTTP status for an upstream failure reported before any content. */
 function statusForKind(surface: ProtocolName, kind: ErrorBody['kind']): number {
   if (kind === 'rate_limit') return 429;
-  if (kind === 'overloaded') return surface === 'anthropic' ? 529 : 503;
+  if (kind === 'overloaded') return overloadedStatus(surface);
   return 502;
 }
