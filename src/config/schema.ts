@@ -4,6 +4,10 @@
  * Objects are strict so a typo is reported instead of silently ignored.
  */
 import { z } from 'zod';
+import { limitsKnownKeys, limitsSchema, pricingSchema } from './sections/limits.ts';
+import { metricsSchema, observabilityKnownKeys, tracingSchema, uiSchema } from './sections/observability.ts';
+import { adminSchema, authSchema, redisSchema, storeSchema, tenancyKnownKeys } from './sections/tenancy.ts';
+import { usageKnownKeys, usageSchema } from './sections/usage.ts';
 
 /** Preset names of OpenAI-compatible providers (defined in src/protocols/openai/quirks.ts). */
 export const providerPresetNames = [
@@ -207,6 +211,17 @@ export const configSchema = z.strictObject({
   models: z.array(modelSchema).default([]),
   routes: routesSchema,
   logging: loggingSchema.prefault({}),
+  // Sections owned by later features live in ./sections/, one file per area.
+  store: storeSchema.prefault({}),
+  redis: redisSchema.prefault({}),
+  auth: authSchema.prefault({}),
+  admin: adminSchema.prefault({}),
+  limits: limitsSchema.prefault({}),
+  pricing: pricingSchema.prefault({}),
+  usage: usageSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
+  tracing: tracingSchema.prefault({}),
+  ui: uiSchema.prefault({}),
 });
 
 /** Allowed keys per object, by path pattern (`*` stands for an array index): used for hints. */
@@ -223,6 +238,10 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   'models.*.timeouts.firstByteMs': Object.keys(adaptiveFirstByteSchema.shape),
   routes: Object.keys(routesSchema.shape),
   logging: Object.keys(loggingSchema.shape),
+  ...tenancyKnownKeys,
+  ...limitsKnownKeys,
+  ...usageKnownKeys,
+  ...observabilityKnownKeys,
 };
 
 /**

@@ -17,6 +17,8 @@ import { DENIED } from '../resilience/index.ts';
 import { conversationKey } from '../resilience/sticky.ts';
 import { retryWaitMs, sleep } from '../resilience/retry.ts';
 import { firstByteMs, requestedMaxTokens, requestPolicy } from '../resilience/timeouts.ts';
+import type { Principal } from '../tenancy/principal.ts';
+import type { HookChain } from './hooks.ts';
 
 /** What one request did, for its summary log line (and later usage events). */
 export interface RequestSummary {
@@ -43,15 +45,19 @@ export interface ChatCall {
   res: ServerResponse;
   startedAt: number;
   summary: RequestSummary;
+  /** Who is calling, set by authentication in an `admit` hook (src/tenancy/principal.ts). */
+  principal?: Principal;
 }
 
 export interface PipelineDeps {
   state: GatewayState;
   pools: UpstreamPools;
+  /** Extension hooks (src/pipeline/hooks.ts); `admit` already ran in the server. */
+  hooks: HookChain;
 }
 
 export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<void> {
-  const { state, pools } = deps;
+  const { state, pools, hooks } = deps;
   const { res, summary } = call;
   const abort = new AbortController();
   // The moment the client goes away, the upstream call is aborted.
@@ -71,6 +77,7 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
     const decision = state.router.decideByName(requestedModel) ?? (await state.router.decide(decode(), requestedModel));
     summary.rule = decision.rule;
     summary.model = decision.modelName;
+    for (const routed of hooks.routed) await routed(call, decision);
 
     const policy = requestPolicy(state.config, decision.modelName);
     const timeouts = policy.timeouts;

@@ -9,12 +9,13 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { GatewayError, overloadedError } from '../errors.ts';
 import type { ProtocolName } from '../model/types.ts';
 import type { Logger } from '../observability/logger.ts';
-import { handleChat, type RequestSummary } from '../pipeline/chat.ts';
+import { handleChat, type ChatCall, type RequestSummary } from '../pipeline/chat.ts';
+import { EMPTY_HOOKS, type GatewayExtension, type HookChain } from '../pipeline/hooks.ts';
 import type { StateHolder } from '../pipeline/state.ts';
 import type { ConcurrencyLimiter } from '../resilience/limiter.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { parseJsonBody } from './body.ts';
-import { errorPayload, requestIdHeaders, writeError } from './error-shapes.ts';
+import { errorPayload, requestIdHeaders, toGatewayError, writeError } from './error-shapes.ts';
 import { handleCountTokens, listModels } from './info-routes.ts';
 
 export interface AppOptions {
@@ -28,6 +29,10 @@ export interface AppOptions {
   isReady: () => boolean;
   /** The gateway-wide limit on chat requests at once (`server.maxConcurrent`); absent means unlimited. */
   limiter?: ConcurrencyLimiter;
+  /** Extension hooks for chat requests (auth, limits, ledger, metrics). */
+  hooks?: HookChain;
+  /** Extensions whose routes (admin API, /metrics, /ui) are added to the app. */
+  extensions?: readonly GatewayExtension[];
 }
 
 const chatBodySchema = {
@@ -121,12 +126,28 @@ export function buildApp(options: AppOptions): FastifyInstance {
     writeError(reply.raw, surfaceForPath(request.url), error, request.id);
   });
 
+  const hooks = options.hooks ?? EMPTY_HOOKS;
   const chatRoute = (surface: ProtocolName) => async (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
     const startedAt = performance.now();
     const summary: RequestSummary = { surface, attempts: [] };
     const res = reply.raw;
+    const url = request.raw.url ?? '';
+    const q = url.indexOf('?');
+    const call: ChatCall = {
+      surface,
+      body: request.body as Record<string, unknown>,
+      query: q === -1 ? '' : url.slice(q),
+      headers: request.headers,
+      requestId: request.id,
+      res,
+      startedAt,
+      summary,
+    };
     res.once('close', () => {
+      const status = summary.status ?? res.statusCode;
+      const latencyMs = performance.now() - startedAt;
+      const clientAborted = !res.writableFinished;
       const attempts = summary.attempts;
       // The attempt list only says more than `deployment` when something failed.
       const failed = attempts.length > 1 || attempts[0]?.error !== undefined;
@@ -135,12 +156,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
           requestId: request.id,
           surface,
           stream: summary.stream,
+          tenant: call.principal?.tenantName,
+          keyId: call.principal?.keyId,
           rule: summary.rule,
           model: summary.model,
           deployment: summary.deployment,
           attempts: failed ? attempts : undefined,
-          status: summary.status ?? res.statusCode,
-          latencyMs: round(performance.now() - startedAt),
+          status,
+          latencyMs: round(latencyMs),
           ttftMs: summary.ttftMs === undefined ? undefined : round(summary.ttftMs),
           // Flat numbers serialise faster than a nested object.
           tokensIn: summary.usage?.inputTokens,
@@ -149,29 +172,36 @@ export function buildApp(options: AppOptions): FastifyInstance {
           tokensCacheWrite: summary.usage?.cacheWriteTokens,
           stopReason: summary.stopReason,
           error: summary.error,
-          clientAborted: res.writableFinished ? undefined : true,
+          clientAborted: clientAborted ? true : undefined,
         },
         'request',
       );
+      if (hooks.finished.length > 0) {
+        const end = { status, latencyMs, clientAborted };
+        for (const finished of hooks.finished) {
+          try {
+            finished(call, end);
+          } catch (err) {
+            logger.error({ err, requestId: request.id }, 'a finished hook threw');
+          }
+        }
+      }
     });
+    try {
+      // Authentication and limits come first: a refused request costs no slot and no routing.
+      for (const admit of hooks.admit) await admit(call);
+    } catch (err) {
+      const error = toGatewayError(err);
+      if (error.code === 'SWY_ERR_INTERNAL') logger.error({ err, requestId: request.id }, 'an admit hook failed');
+      summary.error = error.code;
+      summary.status = error.status;
+      if (!res.destroyed) writeError(res, surface, error, request.id);
+      return;
+    }
     // Shedding happens before any routing or upstream work; the slot is held until the response closes.
     if (limiter !== undefined && !(await admit(limiter, surface, request.id, res, summary))) return;
-    const url = request.raw.url ?? '';
-    const q = url.indexOf('?');
     try {
-      await handleChat(
-        { state: holder.current, pools },
-        {
-          surface,
-          body: request.body as Record<string, unknown>,
-          query: q === -1 ? '' : url.slice(q),
-          headers: request.headers,
-          requestId: request.id,
-          res,
-          startedAt,
-          summary,
-        },
-      );
+      await handleChat({ state: holder.current, pools, hooks }, call);
     } catch (err) {
       logger.error({ err, requestId: request.id }, 'unhandled error in the chat pipeline');
     }
@@ -186,6 +216,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.get('/v1/models', async (request, reply) => {
     reply.headers(requestIdHeaders('openai', request.id)).send(listModels(holder.current));
   });
+  for (const extension of options.extensions ?? []) extension.routes?.(app);
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async (_request, reply) => {
     const ready = options.isReady();

@@ -9,11 +9,32 @@ import { createLogger, type Logger } from '../observability/logger.ts';
 import { buildState, StateHolder, type GatewayState } from '../pipeline/state.ts';
 import { ConcurrencyLimiter } from '../resilience/limiter.ts';
 import { UpstreamPools, type PoolSettings } from '../upstream/pools.ts';
+import { chainHooks, type GatewayExtension } from '../pipeline/hooks.ts';
 import { buildApp } from './app.ts';
+
+/** What an extension factory gets to build itself from. */
+export interface ExtensionContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly holder: StateHolder;
+  readonly pools: UpstreamPools;
+  readonly limiter: ConcurrencyLimiter | undefined;
+}
+
+/**
+ * The features outside the core pipeline, in hook order: authentication first,
+ * then limits, then whatever records the outcome. A factory returns nothing
+ * when its feature is not configured.
+ */
+export type ExtensionFactory = (context: ExtensionContext) => Promise<GatewayExtension | undefined> | GatewayExtension | undefined;
+
+const extensionFactories: readonly ExtensionFactory[] = [];
 
 export interface GatewayOptions {
   config: Config;
   logger?: Logger;
+  /** Extra extensions after the built-in ones (tests, embedders). */
+  extensions?: readonly ExtensionFactory[];
   /** Overrides `config.server` (CLI flags; tests pass port 0). */
   host?: string;
   port?: number;
@@ -29,6 +50,8 @@ export interface Gateway {
   readonly limiter: ConcurrencyLimiter | undefined;
   /** Resolves once the upstream pools have been warmed (or the warm-up gave up). */
   readonly warmed: Promise<void>;
+  /** The extensions built at start, in hook order. */
+  readonly extensions: readonly GatewayExtension[];
   /** Swaps in a new config; throws (and keeps the old one serving) if it cannot be built. */
   reload(config: Config): Promise<void>;
   close(): Promise<void>;
@@ -49,6 +72,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           maxQueueWaitMs: config.server.maxQueueWaitMs,
         })
       : undefined;
+  const context: ExtensionContext = { config, logger, holder, pools, limiter };
+  const extensions: GatewayExtension[] = [];
+  for (const factory of [...extensionFactories, ...(options.extensions ?? [])]) {
+    const extension = await factory(context);
+    if (extension !== undefined) extensions.push(extension);
+  }
   let ready = false;
   const app = buildApp({
     holder,
@@ -60,6 +89,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     requestTimeoutMs: config.server.requestTimeoutMs,
     isReady: () => ready,
     limiter,
+    hooks: chainHooks(extensions),
+    extensions,
   });
   const host = options.host ?? config.server.host;
   const port = options.port ?? config.server.port;
@@ -82,12 +113,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     limiter,
     warmed,
+    extensions,
     async reload(next: Config): Promise<void> {
       const state = await buildState(next, ++version, logger);
       holder.swap(state);
       applyDeploymentCaps(state);
       await pools.retain(warmTargets());
       void pools.warm(warmTargets());
+      for (const extension of extensions) await extension.reloaded?.(state);
       logger.info({ configVersion: state.version }, 'configuration reloaded');
     },
     async close(): Promise<void> {
@@ -99,6 +132,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await app.close();
       } finally {
         clearInterval(sweeper);
+      }
+      // Extensions close after the last request finished, so a ledger flushes every event.
+      for (const extension of extensions) {
+        try {
+          await extension.close?.();
+        } catch (err) {
+          logger.error({ err, extension: extension.name }, 'an extension failed to close');
+        }
       }
       await pools.close();
     },

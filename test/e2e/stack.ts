@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/index.ts';
 import { startMockProvider, type MockOptions, type MockProvider } from '../../src/mock/server.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { startGateway, type Gateway } from '../../src/server/gateway.ts';
+import { startGateway, type ExtensionFactory, type Gateway } from '../../src/server/gateway.ts';
 
 export interface Stack {
   mock: MockProvider;
@@ -36,7 +36,12 @@ ${extra}`;
 
 export async function startStack(
   t: TestContext,
-  options: { mock?: MockOptions; yaml?: (mockUrl: string) => string; providerHeaders?: Record<string, string> } = {},
+  options: {
+    mock?: MockOptions;
+    yaml?: (mockUrl: string) => string;
+    providerHeaders?: Record<string, string>;
+    extensions?: readonly ExtensionFactory[];
+  } = {},
 ): Promise<Stack> {
   const mock = await startMockProvider({ host: '127.0.0.1', port: 0, ...options.mock });
   t.after(() => mock.close());
@@ -49,7 +54,7 @@ export async function startStack(
       done();
     },
   });
-  const gateway = await startGateway({ config, port: 0, logger: createLogger({ level: 'info', destination }) });
+  const gateway = await startGateway({ config, port: 0, logger: createLogger({ level: 'info', destination }), extensions: options.extensions });
   t.after(() => gateway.close());
   return { mock, gateway, logs };
 }
