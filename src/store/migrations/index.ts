@@ -1,0 +1,8 @@
+/**
+ * Every migration the gateway's store knows, one file per migration
+ * (`NNNN-name.ts`). Ids are global across areas: tenants and keys take 1–99,
+ * the usage ledger 100–199, so areas never collide.
+ */
+import type { Migration } from '../migrate.ts';
+
+export const migrations: readonly Migration[] = [];
