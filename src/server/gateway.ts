@@ -10,6 +10,8 @@ import { buildState, StateHolder, type GatewayState } from '../pipeline/state.ts
 import { ConcurrencyLimiter } from '../resilience/limiter.ts';
 import { UpstreamPools, type PoolSettings } from '../upstream/pools.ts';
 import { chainHooks, type GatewayExtension } from '../pipeline/hooks.ts';
+import type { Db } from '../store/db.ts';
+import { openStore } from '../store/index.ts';
 import { buildApp } from './app.ts';
 
 /** What an extension factory gets to build itself from. */
@@ -19,6 +21,12 @@ export interface ExtensionContext {
   readonly holder: StateHolder;
   readonly pools: UpstreamPools;
   readonly limiter: ConcurrencyLimiter | undefined;
+  /**
+   * The gateway's store (config `store.url`, else DATABASE_URL, else the
+   * embedded SQLite file), opened and migrated on first call and shared by
+   * every extension; closed after the extensions have closed.
+   */
+  store(): Promise<Db>;
 }
 
 /**
@@ -72,7 +80,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           maxQueueWaitMs: config.server.maxQueueWaitMs,
         })
       : undefined;
-  const context: ExtensionContext = { config, logger, holder, pools, limiter };
+  let store: Promise<Db> | undefined;
+  const context: ExtensionContext = {
+    config,
+    logger,
+    holder,
+    pools,
+    limiter,
+    store: () => (store ??= openStore(config, logger)),
+  };
   const extensions: GatewayExtension[] = [];
   for (const factory of [...extensionFactories, ...(options.extensions ?? [])]) {
     const extension = await factory(context);
@@ -141,6 +157,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           logger.error({ err, extension: extension.name }, 'an extension failed to close');
         }
       }
+      if (store !== undefined) await (await store.catch(() => undefined))?.close();
       await pools.close();
     },
   };

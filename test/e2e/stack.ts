@@ -31,6 +31,7 @@ models:
   - { name: gpt-mock, deployments: [ { provider: oai, model: upstream-gpt } ] }
   - { name: claude-mock, deployments: [ { provider: ant, model: upstream-claude } ] }
 routes: { default: claude-mock, background: gpt-mock }
+store: { url: "sqlite::memory:" }
 ${extra}`;
 }
 
