@@ -137,6 +137,8 @@ export const deploymentSchema = z.strictObject({
   outputCostPerMTok: z.preprocess(coerceNumber, z.number().min(0).max(1_000_000)).optional(),
   /** Attempts in flight at once on this deployment; at the cap it is skipped like an open breaker. */
   maxConcurrent: int(1, 1_000_000).optional(),
+  /** How much slower per output token this upstream model is than the group's `perOutputTokenMs` assumes (default 1). */
+  perOutputTokenMultiplier: z.preprocess(coerceNumber, z.number().gt(0).max(1_000)).optional(),
 });
 
 /** How a model group orders its deployments for one request (src/resilience/strategies.ts). */
@@ -161,12 +163,43 @@ export const adaptiveFirstByteSchema = z.strictObject({
   maxMs: int(1, MAX_MS),
 });
 
+/**
+ * First-byte timeouts tightened by each deployment's learned first-byte latency:
+ * `min(configured, max(floorMs, factor × learned percentile))` once it has `minSamples`.
+ */
+export const learnedTimeoutSchema = z.strictObject({
+  percentile: z.preprocess(coerceNumber, z.number().gt(0).lt(1)).default(0.99),
+  factor: z.preprocess(coerceNumber, z.number().min(1).max(1_000)).default(3),
+  floorMs: int(1, MAX_MS).default(1_000),
+  minSamples: int(1, 100_000).default(50),
+});
+
 /** Timeouts per attempt and per request; unset keys take the defaults in src/resilience/timeouts.ts. */
 export const timeoutsSchema = z.strictObject({
   firstByteMs: z.union([int(1, MAX_MS), adaptiveFirstByteSchema]).optional(),
   idleMs: int(1, MAX_MS).optional(),
   totalMs: int(1, MAX_MS).optional(),
+  learned: learnedTimeoutSchema.optional(),
 });
+
+/**
+ * Hedging (src/resilience/hedge.ts): an attempt with no first byte after the
+ * delay gets a twin on the next deployment; the first to answer wins.
+ * The delay is the deployment's learned `percentile` of first-byte latency once
+ * it has `minSamples`, else `delayMs`; hedges are capped at `maxShare` of the
+ * group's requests (a token bucket holding at most `burst` hedges).
+ */
+export const hedgeSchema = z
+  .strictObject({
+    delayMs: int(1, MAX_MS).optional(),
+    percentile: z.preprocess(coerceNumber, z.number().gt(0).lt(1)).optional(),
+    minSamples: int(1, 100_000).default(20),
+    maxShare: z.preprocess(coerceNumber, z.number().gt(0).max(1)).default(0.1),
+    burst: int(1, 1_000_000).default(1),
+  })
+  .refine((h) => h.delayMs !== undefined || h.percentile !== undefined, {
+    message: 'hedge needs delayMs (a fixed delay), percentile (a learned one), or both',
+  });
 
 export const modelSchema = z.strictObject({
   name: modelName,
@@ -179,6 +212,7 @@ export const modelSchema = z.strictObject({
   timeouts: timeoutsSchema.optional(),
   /** Further rounds over the whole group after every deployment failed retryably (default 1). */
   retries: int(0, 10).optional(),
+  hedge: hedgeSchema.optional(),
 });
 
 /** The scenario routes whose value names a model (or `provider,model`). */
@@ -236,6 +270,8 @@ export const knownKeys: Readonly<Record<string, readonly string[]>> = {
   'models.*.breaker': Object.keys(breakerSchema.shape),
   'models.*.timeouts': Object.keys(timeoutsSchema.shape),
   'models.*.timeouts.firstByteMs': Object.keys(adaptiveFirstByteSchema.shape),
+  'models.*.timeouts.learned': Object.keys(learnedTimeoutSchema.shape),
+  'models.*.hedge': Object.keys(hedgeSchema.shape),
   routes: Object.keys(routesSchema.shape),
   logging: Object.keys(loggingSchema.shape),
   ...tenancyKnownKeys,
@@ -287,6 +323,7 @@ export type ModelConfig = Config['models'][number];
 export type DeploymentConfig = ModelConfig['deployments'][number];
 export type BreakerConfig = NonNullable<ModelConfig['breaker']>;
 export type TimeoutsConfig = NonNullable<ModelConfig['timeouts']>;
+export type HedgeConfig = NonNullable<ModelConfig['hedge']>;
 export type RoutesConfig = Config['routes'];
 export type LoggingConfig = Config['logging'];
 export type QuirksConfig = NonNullable<ProviderConfig['quirks']>;

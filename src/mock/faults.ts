@@ -7,7 +7,7 @@
 
 /**
  * A fault spec string. Grammar:
- * `none` | `status:<400-599>` | `<400-599>` | `429` | `429:<seconds>` | `reset` | `hang` |
+ * `none` | `status:<400-599>` | `status:<400-599>:<seconds>` (with `retry-after`) | `<400-599>` | `429` | `429:<seconds>` | `reset` | `hang` |
  * `hang-after-headers` | `malformed-sse` | `error-mid-stream` | `error-first` |
  * `drop-mid-stream` | `no-finish` | `truncate` | `fixture:<name>` | `fail-first:<n>:<spec>`.
  *
@@ -31,7 +31,7 @@ export type StreamFaultKind =
 
 export type Fault =
   | { kind: 'none' }
-  | { kind: 'status'; status: number }
+  | { kind: 'status'; status: number; retryAfterSeconds?: number }
   | { kind: 'rate_limit'; retryAfterSeconds: number }
   | { kind: 'reset' }
   | { kind: 'hang' }
@@ -95,11 +95,19 @@ function parseAt(text: string, whole: string, depth: number): Fault {
   throw new FaultSpecError(whole, 'unknown fault');
 }
 
-function statusFault(code: string, whole: string): Fault {
+function statusFault(text: string, whole: string): Fault {
+  const colon = text.indexOf(':');
+  const code = colon === -1 ? text : text.slice(0, colon);
   const status = decimal.test(code) ? Number(code) : NaN;
   if (!(status >= 400 && status <= 599)) throw new FaultSpecError(whole, 'status must be 400-599');
-  if (status === 429) return { kind: 'rate_limit', retryAfterSeconds: 1 };
-  return { kind: 'status', status };
+  let retryAfterSeconds: number | undefined;
+  if (colon !== -1) {
+    const seconds = text.slice(colon + 1);
+    if (!decimal.test(seconds)) throw new FaultSpecError(whole, 'status:<code>:<seconds> needs a whole number of seconds');
+    retryAfterSeconds = Number(seconds);
+  }
+  if (status === 429) return { kind: 'rate_limit', retryAfterSeconds: retryAfterSeconds ?? 1 };
+  return retryAfterSeconds === undefined ? { kind: 'status', status } : { kind: 'status', status, retryAfterSeconds };
 }
 
 /**

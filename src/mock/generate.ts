@@ -54,7 +54,13 @@ function transportFault(ctx: GenerateContext): void {
   const { ex, wire, fault } = ctx;
   switch (fault.kind) {
     case 'status':
-      ex.sendError(wire, fault.status, kindForStatus(fault.status), `mock fault: status ${fault.status}`);
+      ex.sendError(
+        wire,
+        fault.status,
+        kindForStatus(fault.status),
+        `mock fault: status ${fault.status}`,
+        fault.retryAfterSeconds === undefined ? undefined : { 'retry-after': String(fault.retryAfterSeconds) },
+      );
       return;
     case 'rate_limit': {
       const seconds = fault.retryAfterSeconds;

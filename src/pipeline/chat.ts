@@ -4,19 +4,18 @@
  * relay the answer, passed through untouched or translated event by event.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { REQUESTED_MODEL } from '../config/index.ts';
 import { GatewayError, overloadedError } from '../errors.ts';
 import type { ChatRequest, ProtocolName, Usage } from '../model/types.ts';
 import { decodeRequest } from '../translate/index.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { toGatewayError, writeError } from '../server/error-shapes.ts';
 import type { GatewayState } from './state.ts';
-import { relayJson, relayStream } from './relay.ts';
-import { attemptUpstream } from './upstream-call.ts';
+import { ABORTED, ANSWERED, noteFailure, recordAttempt, runAttempt, type AttemptRecord, type RequestRun, type RoundTally } from './attempt.ts';
+import { hedgedRound } from './hedged.ts';
 import { DENIED } from '../resilience/index.ts';
 import { conversationKey } from '../resilience/sticky.ts';
 import { retryWaitMs, sleep } from '../resilience/retry.ts';
-import { firstByteMs, requestedMaxTokens, requestPolicy } from '../resilience/timeouts.ts';
+import { requestPolicy } from '../resilience/timeouts.ts';
 import type { Principal } from '../tenancy/principal.ts';
 import type { HookChain } from './hooks.ts';
 
@@ -27,7 +26,8 @@ export interface RequestSummary {
   rule?: string;
   model?: string;
   deployment?: string;
-  attempts: Array<{ deployment: string; error?: string; status?: number }>;
+  /** Every attempt, in the order they started (src/pipeline/attempt.ts): deployment, times, outcome, hedge. */
+  attempts: AttemptRecord[];
   status?: number;
   ttftMs?: number;
   usage?: Usage;
@@ -57,7 +57,7 @@ export interface PipelineDeps {
 }
 
 export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<void> {
-  const { state, pools, hooks } = deps;
+  const { state, hooks } = deps;
   const { res, summary } = call;
   const abort = new AbortController();
   // The moment the client goes away, the upstream call is aborted.
@@ -80,107 +80,51 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
     for (const routed of hooks.routed) await routed(call, decision);
 
     const policy = requestPolicy(state.config, decision.modelName);
-    const timeouts = policy.timeouts;
-    const deadline = call.startedAt + timeouts.totalMs;
-    let expired = false;
-    const onDeadline = (): void => {
-      expired = true;
-    };
-    /** The shortest wait an upstream asked for in this round, and its error. */
-    let hint: { ms: number; error: GatewayError } | undefined;
-    let lastError: GatewayError | undefined;
     const group = state.resilience.group(decision);
-    rounds: for (let round = 0; round <= policy.retries; round++) {
+    const run: RequestRun = {
+      deps,
+      call,
+      group,
+      policy,
+      requestedModel,
+      stream,
+      decode,
+      deadline: call.startedAt + policy.timeouts.totalMs,
+      signal: abort.signal,
+      expired: false,
+      onDeadline: () => {
+        run.expired = true;
+      },
+    };
+    const hedge = group.hedge;
+    // Every request of a hedging group earns its share of a hedge (src/resilience/hedge.ts).
+    hedge?.budget.earn();
+    const tally: RoundTally = { tried: false, lastError: undefined, hint: undefined, stop: false };
+    for (let round = 0; round <= policy.retries; round++) {
       if (round > 0) {
         // Every deployment failed retryably and nothing reached the client: try the group again.
-        const wait = retryWaitMs(round - 1, hint?.ms, deadline - performance.now());
+        const wait = retryWaitMs(round - 1, tally.hint?.ms, run.deadline - performance.now());
         if (wait === undefined) {
           // What the upstream asked for does not fit in the deadline: hand its 429 (and retry-after) back.
-          if (hint !== undefined) lastError = hint.error;
+          if (tally.hint !== undefined) tally.lastError = tally.hint.error;
           break;
         }
         if (!(await sleep(wait, abort.signal))) return;
-        hint = undefined;
+        tally.hint = undefined;
       }
       const order = group.order(group.sticky ? conversationKey(decode()) : undefined);
       // Every deployment's breaker is open: try them anyway rather than fail untried.
       const force = order.length > 0 && !group.health[order[0]!]!.available();
-      let tried = false;
-      for (const index of order) {
-        const deployment = group.deployments[index]!;
-        const provider = state.providers.get(deployment.provider.name);
-        if (provider === undefined) continue;
-        const health = group.health[index]!;
-        // Checked again per attempt: a breaker may have opened during an earlier attempt.
-        const ticket = health.acquire(force);
-        if (ticket === DENIED) continue;
-        tried = true;
-        let recorded = false;
-        try {
-          const sentAt = performance.now();
-          const fb = timeouts.firstByteMs;
-          const result = await attemptUpstream(pools, {
-            surface: call.surface,
-            provider,
-            // `*` keeps the model name the client asked for.
-            upstreamModel: deployment.model === REQUESTED_MODEL ? requestedModel : deployment.model,
-            maxTokens: deployment.maxTokens,
-            body: call.body,
-            decode,
-            query: call.query,
-            clientHeaders: call.headers,
-            requestId: call.requestId,
-            signal: abort.signal,
-            deadline,
-            firstByteMs: typeof fb === 'number' ? fb : firstByteMs(timeouts, requestedMaxTokens(call.body, deployment.maxTokens)),
-            idleMs: timeouts.idleMs,
-            onDeadline,
-          });
-          if (abort.signal.aborted) return;
-          if (!result.ok) {
-            recorded = true;
-            if (result.deploymentFault) health.fail(ticket, result.retryAfterMs);
-            else health.succeed(ticket, undefined);
-            summary.attempts.push({ deployment: deployment.id, error: result.error.code, status: result.error.status });
-            lastError = result.error;
-            if (expired) break rounds;
-            if (!result.retryable) break rounds;
-            if (result.retryAfterMs !== undefined && (hint === undefined || result.retryAfterMs < hint.ms)) {
-              hint = { ms: result.retryAfterMs, error: result.error };
-            }
-            continue;
-          }
-          // Success is the answer's head (for a stream: its first content); the
-          // deployment stays in flight while the body is relayed.
-          const latencyMs = performance.now() - sentAt;
-          const succeed = (): void => {
-            recorded = true;
-            health.succeed(ticket, latencyMs);
-          };
-          summary.attempts.push({ deployment: deployment.id, status: result.statusCode });
-          summary.deployment = deployment.id;
-          const failedBeforeContent = stream
-            ? await relayStream(call, provider, decode, result.call, abort.signal, succeed)
-            : await relayJson(call, provider, result.call, succeed);
-          if (failedBeforeContent === undefined) return;
-          // Nothing reached the client yet: this is a failed attempt like any other.
-          if (abort.signal.aborted) return;
-          recorded = true;
-          health.fail(ticket, undefined);
-          summary.attempts[summary.attempts.length - 1] = { deployment: deployment.id, error: failedBeforeContent.code, status: failedBeforeContent.status };
-          summary.deployment = undefined;
-          lastError = failedBeforeContent;
-          if (expired) break rounds;
-          continue;
-        } finally {
-          // In flight ends here on every path: answered, failed, thrown, or the client went away.
-          health.release(ticket, recorded);
-        }
-      }
+      tally.tried = false;
+      const done = hedge === undefined ? await orderedRound(run, order, force, tally) : await hedgedRound(run, order, force, hedge, tally);
+      if (done) return;
+      if (tally.stop) break;
       // Nothing could be tried (no known provider): another round would not change that.
-      if (!tried) break;
+      if (!tally.tried) break;
     }
-    if (expired) {
+    const { lastError } = tally;
+    const timeouts = policy.timeouts;
+    if (run.expired) {
       throw new GatewayError('SWY_ERR_UPSTREAM_TIMEOUT', `The request did not complete within its total deadline of ${timeouts.totalMs} ms.`);
     }
     if (lastError !== undefined) throw lastError;
@@ -199,4 +143,27 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
   } finally {
     res.off('close', onClose);
   }
+}
+
+/**
+ * One round of plain ordered failover: each deployment in turn until one
+ * answers. Resolves true when the request is over (answered, or the client
+ * went away).
+ */
+async function orderedRound(run: RequestRun, order: readonly number[], force: boolean, tally: RoundTally): Promise<boolean> {
+  const { group } = run;
+  for (const index of order) {
+    const provider = run.deps.state.providers.get(group.deployments[index]!.provider.name);
+    if (provider === undefined) continue;
+    // Checked again per attempt: a breaker may have opened during an earlier attempt.
+    const ticket = group.health[index]!.acquire(force);
+    if (ticket === DENIED) continue;
+    tally.tried = true;
+    const sentAt = performance.now();
+    const entry = recordAttempt(run.call, group.deployments[index]!.id, sentAt, false);
+    const outcome = await runAttempt(run, index, provider, ticket, entry, sentAt);
+    if (outcome === ANSWERED || outcome === ABORTED) return true;
+    if (noteFailure(run, tally, outcome)) return false;
+  }
+  return false;
 }

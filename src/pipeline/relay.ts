@@ -14,19 +14,39 @@ import type { ChatCall } from './chat.ts';
 import { PassthroughTap, usageFromResponseText } from './stream-tap.ts';
 import { classifyTransportError } from './upstream-call.ts';
 
+/** The relay's signal was aborted (the client went away, or a hedged twin answered first): nothing more was written. */
+export const RELAY_ABORTED = Symbol('relay aborted');
+/** Content reached the client, then the upstream failed: the stream ended with an error event. */
+export const RELAY_BROKEN = Symbol('relay broken');
+
+/**
+ * How a relay ended: undefined when the answer was relayed whole; a
+ * GatewayError when the attempt failed before anything reached the client
+ * (the caller may fail over); or one of the two markers above.
+ */
+export type RelayEnd = undefined | GatewayError | typeof RELAY_ABORTED | typeof RELAY_BROKEN;
+
+/**
+ * Called at the moment an attempt would first write to the client. Returning
+ * false means another attempt (a hedged twin) already owns the response:
+ * this one writes nothing and ends.
+ */
+export type CommitGate = () => boolean;
+
 /**
  * Relays a whole JSON answer. A body that fails or stalls before it is
  * complete is returned as an error (nothing reached the client yet) so the
  * caller can fail over, like a stream that fails before its first content.
  */
-export async function relayJson(call: ChatCall, provider: PreparedProvider, upstream: UpstreamCall, onCommit: () => void): Promise<GatewayError | undefined> {
+export async function relayJson(call: ChatCall, provider: PreparedProvider, upstream: UpstreamCall, signal: AbortSignal, onCommit: CommitGate): Promise<RelayEnd> {
   let raw: Buffer;
   try {
     raw = await upstream.collect();
   } catch (err) {
+    if (signal.aborted) return RELAY_ABORTED;
     return classifyTransportError(err, provider.name);
   }
-  onCommit();
+  if (!onCommit()) return RELAY_ABORTED;
   let out: Buffer;
   if (provider.protocol === call.surface) {
     // Passthrough: the bytes go back untouched; only the usage is read.
@@ -78,8 +98,8 @@ export async function relayStream(
   decode: () => ChatRequest,
   upstream: UpstreamCall,
   signal: AbortSignal,
-  onCommit: () => void,
-): Promise<GatewayError | undefined> {
+  onCommit: CommitGate,
+): Promise<RelayEnd> {
   const { res, summary } = call;
   const same = provider.protocol === call.surface;
   const tap = same ? new PassthroughTap(provider.protocol) : undefined;
@@ -103,18 +123,24 @@ export async function relayStream(
   /** Early events, held until the first content event; undefined once committed. */
   let held: Array<string | Uint8Array> | undefined = [];
   let heldBytes = 0;
+  /** A hedged twin owns the response: this attempt writes nothing more. */
+  let lost = false;
   const commit = (): void => {
-    if (held === undefined || res.writableEnded) return;
+    if (held === undefined || lost || res.writableEnded) return;
+    if (!onCommit()) {
+      lost = true;
+      upstream.abort(new GatewayError('SWY_ERR_UPSTREAM_STREAM_ABORTED', 'A hedged attempt answered first.'));
+      return;
+    }
     res.writeHead(200, { ...SSE_HEADERS, ...requestIdHeaders(call.surface, call.requestId) });
     summary.status = 200;
     summary.ttftMs = performance.now() - call.startedAt;
-    onCommit();
     const early = held;
     held = undefined;
     for (const data of early) send(data);
   };
   const write = (data: string | Uint8Array): void => {
-    if (data.length === 0 || res.writableEnded) return;
+    if (data.length === 0 || lost || res.writableEnded) return;
     if (held === undefined) return send(data);
     held.push(data);
     heldBytes += data.length;
@@ -128,7 +154,7 @@ export async function relayStream(
     upstream.abort(early);
   };
   const onPassthrough = (chunk: Buffer): void => {
-    if (early !== undefined) return;
+    if (early !== undefined || lost) return;
     const t = tap!;
     t.push(chunk);
     if (held !== undefined && t.errored && !t.contentStarted) {
@@ -138,7 +164,7 @@ export async function relayStream(
     if (t.contentStarted || t.finished) commit();
   };
   const onTranslated = (chunk: Buffer): void => {
-    if (early !== undefined) return;
+    if (early !== undefined || lost) return;
     const t = translator!;
     const out = t.pushBytes(chunk);
     // The decoder stops at an error, so content seen means it came first.
@@ -152,7 +178,7 @@ export async function relayStream(
   try {
     await upstream.relay(tap !== undefined ? onPassthrough : onTranslated);
   } catch (err) {
-    if (signal.aborted) return undefined;
+    if (signal.aborted || lost) return RELAY_ABORTED;
     if (early === undefined) {
       const error = classifyTransportError(err, provider.name);
       if (held !== undefined) return error;
@@ -162,7 +188,10 @@ export async function relayStream(
     res.off('drain', resume);
   }
   if (early !== undefined) return early;
+  if (lost) return RELAY_ABORTED;
 
+  /** The upstream sent an error event after content: the deployment failed this request too. */
+  let upstreamError = false;
   if (tap !== undefined) {
     tap.end();
     summary.usage = tap.usage;
@@ -172,16 +201,19 @@ export async function relayStream(
       failure = { kind: 'api_error', message: `The upstream stream from '${provider.name}' ended before it was complete.` };
     }
     if (failure !== undefined) write(streamErrorEvent(call.surface, failure));
+    upstreamError = tap.errored;
   } else {
     const t = translator!;
     write(failure !== undefined ? streamErrorEvent(call.surface, failure) : t.end());
     summary.usage = t.usage;
     summary.stopReason = t.stopReason;
+    upstreamError = t.error !== undefined;
   }
   if (failure !== undefined) summary.error = 'SWY_ERR_UPSTREAM_STREAM_ABORTED';
   commit();
+  if (lost) return RELAY_ABORTED;
   res.end();
-  return undefined;
+  return failure !== undefined || upstreamError ? RELAY_BROKEN : undefined;
 }
 
 /** The HTTP status for an upstream failure reported before any content. */

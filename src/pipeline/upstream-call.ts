@@ -9,7 +9,7 @@ import type { ChatRequest, ProtocolName } from '../model/types.ts';
 import { kindFromAnthropicType } from '../protocols/anthropic/errors.ts';
 import { kindFromOpenAIError } from '../protocols/openai/errors.ts';
 import type { PreparedProvider } from '../providers/index.ts';
-import { retryAfterMs as readRetryAfter } from '../resilience/retry.ts';
+import { explicitRetryAfterMs, retryAfterMs as readRetryAfter } from '../resilience/retry.ts';
 import { AttemptTimer, type TimeoutKind } from '../resilience/timeouts.ts';
 import { UpstreamCall } from '../upstream/call.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
@@ -48,7 +48,10 @@ export type AttemptResult =
        * 413, 422…) never do, nor does an attempt the client aborted.
        */
       deploymentFault: boolean;
-      /** From a 429's `retry-after-ms` or `retry-after`: how long the deployment asked to be left alone. */
+      /**
+       * How long the deployment asked to be left alone: a 429's `retry-after-ms`,
+       * `retry-after` or rate-limit reset, or a 503's or 529's `retry-after(-ms)`.
+       */
       retryAfterMs?: number;
     };
 
@@ -57,6 +60,8 @@ const retryableStatuses = new Set([408, 429, 500, 502, 503, 504, 529]);
 const MAX_ERROR_BODY = 64 * 1024;
 /** How long a key rests after a 429 that did not say (retry-after). */
 const KEY_REST_MS = 30_000;
+/** How long a key the provider refused (401, 403: revoked, disabled) rests before it is tried again. */
+const KEY_REFUSED_REST_MS = 5 * 60_000;
 
 export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput): Promise<AttemptResult> {
   const { provider, surface } = input;
@@ -104,8 +109,10 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
       const aborted = input.signal.aborted;
       return { ok: false, error: classifyTransportError(err, provider.name), retryable: !aborted, deploymentFault: !aborted };
     }
-    if (statusCode !== 429 || keys === undefined) break;
-    const another = keys.rest(keyIndex, readRetryAfter(responseHeaders) ?? KEY_REST_MS);
+    // Each key has its own breaker: a rate limit or a refused key benches that key alone.
+    if (keys === undefined || (statusCode !== 429 && statusCode !== 401 && statusCode !== 403)) break;
+    const rest = statusCode === 429 ? (readRetryAfter(responseHeaders) ?? KEY_REST_MS) : KEY_REFUSED_REST_MS;
+    const another = keys.rest(keyIndex, rest);
     if (!another || tries + 1 >= keys.size) break;
     await call.collect(MAX_ERROR_BODY).catch(() => undefined);
   }
@@ -117,7 +124,12 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
   const error = upstreamStatusError(provider, statusCode, responseHeaders, text);
   const retryable = retryableStatuses.has(statusCode);
   const deploymentFault = statusCode === 408 || statusCode === 429 || statusCode >= 500;
-  const retryAfterMs = statusCode === 429 ? readRetryAfter(responseHeaders) : undefined;
+  const retryAfterMs =
+    statusCode === 429
+      ? readRetryAfter(responseHeaders)
+      : statusCode === 503 || statusCode === 529
+        ? explicitRetryAfterMs(responseHeaders)
+        : undefined;
   return retryAfterMs === undefined
     ? { ok: false, error, retryable, deploymentFault }
     : { ok: false, error, retryable, deploymentFault, retryAfterMs };

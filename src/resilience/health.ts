@@ -8,6 +8,8 @@
  * timers). The clock is monotonic (`performance.now()`) and injectable.
  */
 
+import { LatencyDigest } from './latency.ts';
+
 export type Clock = () => number;
 export const monotonicClock: Clock = () => performance.now();
 
@@ -67,6 +69,8 @@ export interface HealthSnapshot {
 
 export class DeploymentHealth {
   readonly id: string;
+  /** Learned time to first byte (first content of a stream, whole JSON body), for hedging and learned timeouts. */
+  readonly firstByte = new LatencyDigest();
   #opts: BreakerOptions;
   readonly #now: Clock;
 

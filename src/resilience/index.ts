@@ -14,12 +14,15 @@ import type { Config } from '../config/index.ts';
 import type { ModelConfig } from '../config/schema.ts';
 import type { Deployment, RouteDecision, Router } from '../routing/index.ts';
 import { defaultBreakerOptions, DeploymentHealth, monotonicClock, type BreakerOptions, type Clock } from './health.ts';
+import { HedgePolicy } from './hedge.ts';
 import { preferredIndex } from './sticky.ts';
 import { createStrategy, healthFirst, priority, type Random, type Strategy } from './strategies.ts';
 
 export { DeploymentHealth, DENIED, FORCED, NORMAL, PROBE, defaultBreakerOptions, monotonicClock } from './health.ts';
 export type { BreakerOptions, BreakerState, Clock, HealthSnapshot, Ticket } from './health.ts';
 export { createStrategy, healthFirst } from './strategies.ts';
+export { HedgeBudget, HedgePolicy } from './hedge.ts';
+export { LatencyDigest } from './latency.ts';
 export type { Random, Strategy, StrategyName } from './strategies.ts';
 
 /**
@@ -74,13 +77,23 @@ export class DeploymentGroup {
   readonly deployments: readonly Deployment[];
   /** Sticky routing is on: callers pass a conversation key to `order`. */
   readonly sticky: boolean;
+  /** Hedging settings and budget; undefined when the group does not hedge (or has one deployment). */
+  readonly hedge: HedgePolicy | undefined;
   #health: DeploymentHealth[];
   readonly #strategy: Strategy;
   readonly #clock: Clock;
   readonly #ids: readonly string[];
 
-  constructor(deployments: readonly Deployment[], health: DeploymentHealth[], strategy: Strategy, clock: Clock, sticky = false) {
+  constructor(
+    deployments: readonly Deployment[],
+    health: DeploymentHealth[],
+    strategy: Strategy,
+    clock: Clock,
+    sticky = false,
+    hedge?: HedgePolicy,
+  ) {
     this.deployments = deployments;
+    this.hedge = deployments.length > 1 ? hedge : undefined;
     this.#health = health;
     this.#strategy = strategy;
     this.#clock = clock;
@@ -141,7 +154,14 @@ export class Resilience {
       };
       this.#groups.set(
         model.name,
-        new DeploymentGroup(deployments, health, createStrategy(model.strategy, spec, options.random), this.#clock, model.sticky),
+        new DeploymentGroup(
+          deployments,
+          health,
+          createStrategy(model.strategy, spec, options.random),
+          this.#clock,
+          model.sticky,
+          model.hedge === undefined ? undefined : new HedgePolicy(model.hedge),
+        ),
       );
     }
   }

@@ -70,14 +70,8 @@ const resetHeaders = ['requests', 'tokens', 'input-tokens', 'output-tokens'] as 
  * marker the earliest reset given.
  */
 export function retryAfterMs(headers: IncomingHttpHeaders, now: number = Date.now()): number | undefined {
-  const ms = headers['retry-after-ms'];
-  if (typeof ms === 'string' && decimal.test(ms)) return Number(ms);
-  const value = headers['retry-after'];
-  if (typeof value === 'string' && value.length > 0) {
-    if (decimal.test(value)) return Number(value) * 1000;
-    const date = Date.parse(value);
-    if (!Number.isNaN(date)) return Math.max(0, date - now);
-  }
+  const explicit = explicitRetryAfterMs(headers, now);
+  if (explicit !== undefined) return explicit;
   let exhausted: number | undefined;
   let earliest: number | undefined;
   for (const limit of resetHeaders) {
@@ -90,4 +84,21 @@ export function retryAfterMs(headers: IncomingHttpHeaders, now: number = Date.no
     earliest = Math.min(earliest ?? Infinity, wait);
   }
   return exhausted ?? earliest;
+}
+
+/**
+ * Only `retry-after-ms` and `retry-after`: what a 503 or 529 asks for. The
+ * rate-limit reset headers ride on every Anthropic answer and say nothing
+ * about an overload, so they are not read here.
+ */
+export function explicitRetryAfterMs(headers: IncomingHttpHeaders, now: number = Date.now()): number | undefined {
+  const ms = headers['retry-after-ms'];
+  if (typeof ms === 'string' && decimal.test(ms)) return Number(ms);
+  const value = headers['retry-after'];
+  if (typeof value === 'string' && value.length > 0) {
+    if (decimal.test(value)) return Number(value) * 1000;
+    const date = Date.parse(value);
+    if (!Number.isNaN(date)) return Math.max(0, date - now);
+  }
+  return undefined;
 }

@@ -8,6 +8,7 @@
  * so the deadline needs no timer of its own.
  */
 import type { Config, ModelConfig } from '../config/schema.ts';
+import type { LatencyDigest } from './latency.ts';
 
 /** `firstByteMs` as a base plus an allowance per requested output token, capped. */
 export interface AdaptiveFirstByte {
@@ -16,27 +17,72 @@ export interface AdaptiveFirstByte {
   readonly maxMs: number;
 }
 
+/**
+ * The first-byte timeout tightened by a deployment's learned first-byte
+ * latency: `min(configured, max(floorMs, factor × percentile))` once it has
+ * `minSamples`. The learned latency runs to the first content (never shorter
+ * than the time to headers the timer measures), so the bound errs long.
+ */
+export interface LearnedTimeout {
+  readonly percentile: number;
+  readonly factor: number;
+  readonly floorMs: number;
+  readonly minSamples: number;
+}
+
 export interface TimeoutPolicy {
   readonly firstByteMs: number | AdaptiveFirstByte;
   readonly idleMs: number;
   readonly totalMs: number;
+  readonly learned?: LearnedTimeout;
 }
 
 export interface RequestPolicy {
   readonly timeouts: TimeoutPolicy;
   /** How many more times the whole ordered group is tried after every deployment failed. */
   readonly retries: number;
+  /** Per deployment (group order): the factor on `perOutputTokenMs`; undefined when all are 1. */
+  readonly perTokenMultipliers?: readonly number[];
 }
 
 export const defaultTimeouts: TimeoutPolicy = Object.freeze({ firstByteMs: 60_000, idleMs: 60_000, totalMs: 600_000 });
 export const defaultRequestPolicy: RequestPolicy = Object.freeze({ timeouts: defaultTimeouts, retries: 1 });
 
-/** The first-byte timeout for a request asking for `maxTokens` output tokens (unknown: the base alone). */
-export function firstByteMs(policy: TimeoutPolicy, maxTokens: number | undefined): number {
+/**
+ * The first-byte timeout for a request asking for `maxTokens` output tokens
+ * (unknown: the base alone), the per-token allowance scaled by the
+ * deployment's `multiplier` (a slower upstream model gets more per token).
+ *
+ * @example firstByteMs({ firstByteMs: { baseMs: 1000, perOutputTokenMs: 10, maxMs: 60000 }, … }, 100, 2) // 3000
+ */
+export function firstByteMs(policy: TimeoutPolicy, maxTokens: number | undefined, multiplier = 1): number {
   const fb = policy.firstByteMs;
   if (typeof fb === 'number') return fb;
   const tokens = maxTokens !== undefined && maxTokens > 0 ? maxTokens : 0;
-  return Math.min(fb.maxMs, fb.baseMs + fb.perOutputTokenMs * tokens);
+  return Math.min(fb.maxMs, fb.baseMs + fb.perOutputTokenMs * multiplier * tokens);
+}
+
+/**
+ * The first-byte timeout of one attempt on the deployment at `index` of the
+ * group: the configured (or adaptive) one, tightened by what the deployment
+ * has shown it needs when `timeouts.learned` is set.
+ */
+export function attemptFirstByteMs(
+  policy: RequestPolicy,
+  index: number,
+  body: Readonly<Record<string, unknown>>,
+  deploymentMaxTokens: number | undefined,
+  firstByte: LatencyDigest,
+): number {
+  const timeouts = policy.timeouts;
+  const fb = timeouts.firstByteMs;
+  const configured =
+    typeof fb === 'number' ? fb : firstByteMs(timeouts, requestedMaxTokens(body, deploymentMaxTokens), policy.perTokenMultipliers?.[index] ?? 1);
+  const learned = timeouts.learned;
+  if (learned === undefined) return configured;
+  const observed = firstByte.percentile(learned.percentile, learned.minSamples);
+  if (observed === undefined) return configured;
+  return Math.min(configured, Math.max(learned.floorMs, Math.ceil(learned.factor * observed)));
 }
 
 /** Per config version: model name (and alias) → its policy. Built once, read per request. */
@@ -56,6 +102,7 @@ function buildTable(models: readonly ModelConfig[]): ReadonlyMap<string, Request
   const table = new Map<string, RequestPolicy>();
   for (const model of models) {
     const t = model.timeouts;
+    const multipliers = model.deployments.map((d) => d.perOutputTokenMultiplier ?? 1);
     const policy: RequestPolicy = Object.freeze({
       timeouts:
         t === undefined
@@ -64,8 +111,10 @@ function buildTable(models: readonly ModelConfig[]): ReadonlyMap<string, Request
               firstByteMs: t.firstByteMs ?? defaultTimeouts.firstByteMs,
               idleMs: t.idleMs ?? defaultTimeouts.idleMs,
               totalMs: t.totalMs ?? defaultTimeouts.totalMs,
+              ...(t.learned === undefined ? {} : { learned: Object.freeze({ ...t.learned }) }),
             }),
       retries: model.retries ?? defaultRequestPolicy.retries,
+      ...(multipliers.every((m) => m === 1) ? {} : { perTokenMultipliers: Object.freeze(multipliers) }),
     });
     table.set(model.name, policy);
     for (const alias of model.aliases) if (!table.has(alias)) table.set(alias, policy);

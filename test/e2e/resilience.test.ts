@@ -130,6 +130,9 @@ test('a client that goes away mid-stream leaves nothing in flight on the deploym
   while ((mock.stats.aborted === 0 || inFlight() !== 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(mock.stats.aborted, 1);
   assert.equal(inFlight(), 0);
+  // A client leaving is not the deployment's fault.
+  assert.equal(health.snapshot().windowFailures, 0);
+  assert.equal(health.state, 'closed');
 });
 
 test('a reload keeps an open breaker for a deployment that is still configured', async (t) => {
@@ -142,4 +145,74 @@ test('a reload keeps an open breaker for a deployment that is still configured',
   await gateway.reload(parseConfig(yaml(mock.url).replace('model: b', 'model: c'), { env: {} }));
   assert.equal((await postJson(`${gateway.url}/v1/chat/completions`, ask('pair'))).status, 200);
   assert.deepEqual(tags(mock), ['one', 'two', 'two']);
+});
+
+/** Reads a whole SSE answer from the gateway; the answer is already committed (HTTP 200). */
+async function streamFrom(url: string, path: string, body: unknown): Promise<{ status: number; text: string }> {
+  const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, text: await res.text() };
+}
+
+for (const fault of ['error-mid-stream', 'drop-mid-stream', 'truncate']) {
+  test(`a stream that fails after content (${fault}) counts against the deployment's breaker`, async (t) => {
+    const { gateway, mock } = await startStack(t, {
+      yaml: pairYaml(
+        `{ name: pair, breaker: { consecutiveFailures: 2, cooldownMs: 60000 }, deployments: [ { provider: one, model: a }, { provider: two, model: b } ] }`,
+        fault,
+      ),
+    });
+    // Content reached the client, so there is no failover: the stream ends with an error event.
+    const openai = await streamFrom(gateway.url, '/v1/chat/completions', { ...ask('pair'), stream: true });
+    assert.equal(openai.status, 200);
+    assert.match(openai.text, /"error"/);
+    // Translated (Anthropic client, OpenAI provider) too.
+    const anthropic = await streamFrom(gateway.url, '/v1/messages', { ...ask('pair'), stream: true });
+    assert.equal(anthropic.status, 200);
+    assert.match(anthropic.text, /event: error/);
+    const health = gateway.holder.current.resilience.registry.get('one/a')!;
+    assert.equal(health.snapshot().windowFailures, 2);
+    assert.equal(health.state, 'open');
+    assert.equal(health.inFlight, 0);
+    // Two broken streams in a row opened the breaker: the next request goes to the other deployment.
+    const next = await streamFrom(gateway.url, '/v1/chat/completions', { ...ask('pair'), stream: true });
+    assert.equal(next.status, 200);
+    assert.doesNotMatch(next.text, /"error"/);
+    assert.deepEqual(tags(mock), ['one', 'one', 'two']);
+  });
+}
+
+test('a 503 with retry-after takes the deployment out for that long, like a 429', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    yaml: pairYaml(`{ name: pair, deployments: [ { provider: one, model: a }, { provider: two, model: b } ] }`, 'status:503:30'),
+  });
+  for (let i = 0; i < 3; i++) assert.equal((await postJson(`${gateway.url}/v1/chat/completions`, ask('pair'))).status, 200);
+  assert.deepEqual(tags(mock), ['one', 'two', 'two', 'two']);
+  assert.equal(gateway.holder.current.resilience.registry.get('one/a')?.state, 'open');
+});
+
+test('a 529 with retry-after is waited out before the group is retried, and a 503 without one is not', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    yaml: (url) => `
+server: { host: 127.0.0.1, port: 0 }
+providers:
+  - { name: solo, protocol: anthropic, baseUrl: "${url}", headers: { x-mock-fault: "fail-first:1:status:529:1" } }
+  - { name: plain, protocol: anthropic, baseUrl: "${url}", headers: { x-mock-fault: "fail-first:1:status:503" } }
+models:
+  - { name: solo, retries: 1, deployments: [ { provider: solo, model: a } ] }
+  - { name: plain, retries: 1, deployments: [ { provider: plain, model: a } ] }
+routes: { default: solo }
+`,
+  });
+  const body = (model: string) => ({ model, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+  let started = performance.now();
+  const first = await postJson(`${gateway.url}/v1/messages`, body('solo'));
+  const waited = performance.now() - started;
+  assert.equal(first.status, 200, first.text);
+  assert.equal(mock.stats.last.filter((r) => r.path === '/v1/messages').length, 2);
+  // retry-after: 1 second; the plain backoff before a first retry is at most 250 ms.
+  assert.ok(waited >= 950, `retried after ${waited} ms`);
+  started = performance.now();
+  const second = await postJson(`${gateway.url}/v1/messages`, body('plain'));
+  assert.equal(second.status, 200, second.text);
+  assert.ok(performance.now() - started < 950);
 });

@@ -43,7 +43,11 @@ test('status:<code> answers that status with a protocol-shaped error', async (t)
   const o = await post(`${mock.url}/v1/chat/completions`, openai(), { 'x-mock-fault': 'status:503' });
   assert.equal(o.status, 503);
   assert.equal(typeof (o.json as { error: { message: string } }).error.message, 'string');
-  assert.equal(mock.stats.faults, 2);
+  assert.equal(o.headers.get('retry-after'), null);
+  const r = await post(`${mock.url}/v1/chat/completions`, openai(), { 'x-mock-fault': 'status:503:7' });
+  assert.equal(r.status, 503);
+  assert.equal(r.headers.get('retry-after'), '7');
+  assert.equal(mock.stats.faults, 3);
 });
 
 test('429 sets retry-after and the protocol rate-limit reset header', async (t) => {
@@ -237,6 +241,8 @@ test('a malformed x-mock-fault header gets a 400 that says why', async (t) => {
 test('parseFault understands every documented spec', () => {
   assert.deepEqual(parseFault('status:502'), { kind: 'status', status: 502 });
   assert.deepEqual(parseFault('503'), { kind: 'status', status: 503 });
+  assert.deepEqual(parseFault('status:503:7'), { kind: 'status', status: 503, retryAfterSeconds: 7 });
+  assert.deepEqual(parseFault('fail-first:1:status:529:2'), { kind: 'fail-first', count: 1, then: { kind: 'status', status: 529, retryAfterSeconds: 2 } });
   assert.deepEqual(parseFault('status:429'), { kind: 'rate_limit', retryAfterSeconds: 1 });
   assert.deepEqual(parseFault('429:30'), { kind: 'rate_limit', retryAfterSeconds: 30 });
   for (const kind of ['reset', 'hang', 'hang-after-headers', 'malformed-sse', 'error-mid-stream', 'error-first', 'drop-mid-stream', 'no-finish']) {
@@ -245,7 +251,7 @@ test('parseFault understands every documented spec', () => {
   assert.deepEqual(parseFault('fixture:text-with-usage'), { kind: 'fixture', name: 'text-with-usage' });
   assert.deepEqual(parseFault('fail-first:3:429:2'), { kind: 'fail-first', count: 3, then: { kind: 'rate_limit', retryAfterSeconds: 2 } });
   assert.deepEqual(parseFault(' none '), { kind: 'none' });
-  for (const bad of ['status:200', 'status:abc', '429:x', 'fail-first:x:reset', 'fail-first:1:fail-first:1:reset', 'boom']) {
+  for (const bad of ['status:200', 'status:abc', 'status:503:x', '429:x', 'fail-first:x:reset', 'fail-first:1:fail-first:1:reset', 'boom']) {
     assert.throws(() => parseFault(bad), FaultSpecError, bad);
   }
 });
