@@ -1,7 +1,9 @@
 /**
- * Several upstream API keys for one provider, with weights (issue 3). A key
- * that gets a 429 cools down alone while the others keep serving; only when
- * every key is cooling does the provider's own 429 reach the failover logic.
+ * Several upstream API keys for one provider, with weights (issue 3). Each
+ * key has its own breaker: a key that gets a 429 cools down alone (for its
+ * retry-after), a key the provider refuses (401, 403: revoked or disabled)
+ * rests for minutes, and the others keep serving; only when every key rests
+ * does the provider's own answer reach the deployment's failover and breaker.
  */
 export interface PoolKey {
   key: string;

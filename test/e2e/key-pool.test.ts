@@ -46,3 +46,26 @@ routes: { default: m }
   assert.equal(asked.path, '/v1/messages/count_tokens');
   assert.equal(asked.headers['x-api-key'], 'sk-pool');
 });
+
+test('a key the provider refuses (401) rests alone: the request goes out at once with another key', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    mock: { requireApiKey: 'sk-good' },
+    yaml: (url) => `
+server: { host: 127.0.0.1, port: 0 }
+providers:
+  - { name: pooled, protocol: anthropic, baseUrl: "${url}", apiKeys: [ { key: sk-revoked, weight: 1000 }, { key: sk-good, weight: 1 } ] }
+models:
+  - { name: m, deployments: [ { provider: pooled, model: m } ] }
+routes: { default: m }
+`,
+  });
+  for (let i = 0; i < 4; i++) {
+    const res = await postJson(`${gateway.url}/v1/messages`, { model: 'm', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(res.status, 200, res.text);
+  }
+  const keysUsed = mock.stats.last.filter((r) => r.path === '/v1/messages').map((r) => String(r.headers['x-api-key']));
+  // The heavily weighted key is picked first, refused once, then left alone.
+  assert.deepEqual(keysUsed, ['sk-revoked', 'sk-good', 'sk-good', 'sk-good', 'sk-good']);
+  // The deployment never saw the refusal.
+  assert.equal(gateway.holder.current.resilience.registry.get('pooled/m')!.snapshot().windowFailures, 0);
+});
