@@ -13,6 +13,7 @@ import { chainHooks, type GatewayExtension } from '../pipeline/hooks.ts';
 import type { Db } from '../store/db.ts';
 import { openStore } from '../store/index.ts';
 import { buildApp } from './app.ts';
+import { uiExtension } from '../ui/index.ts';
 
 /** What an extension factory gets to build itself from. */
 export interface ExtensionContext {
@@ -36,7 +37,7 @@ export interface ExtensionContext {
  */
 export type ExtensionFactory = (context: ExtensionContext) => Promise<GatewayExtension | undefined> | GatewayExtension | undefined;
 
-const extensionFactories: readonly ExtensionFactory[] = [];
+const extensionFactories: readonly ExtensionFactory[] = [(context) => uiExtension(context)];
 
 export interface GatewayOptions {
   config: Config;
