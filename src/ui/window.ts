@@ -74,7 +74,7 @@ export class RollingWindow {
 
   record(latencyMs: number, failed: boolean): void {
     this.#advance();
-    const slot = this.#head % this.size;
+    const slot = this.#slot(this.#head);
     this.#requests[slot]!++;
     if (failed) this.#errors[slot]!++;
     this.#latency[slot * BINS + binOf(latencyMs)]!++;
@@ -86,7 +86,7 @@ export class RollingWindow {
     const out: BucketView[] = [];
     for (let age = this.size - 1; age >= 0; age--) {
       const index = this.#head - age;
-      const slot = index % this.size;
+      const slot = this.#slot(index);
       const [p50, p90, p99] = this.#percentiles([slot], [0.5, 0.9, 0.99]);
       out.push({ t: index * this.bucketMs, requests: this.#requests[slot]!, errors: this.#errors[slot]!, p50: p50!, p90: p90!, p99: p99! });
     }
@@ -101,7 +101,7 @@ export class RollingWindow {
     let requests = 0;
     let errors = 0;
     for (let age = 0; age < count; age++) {
-      const slot = (this.#head - age) % this.size;
+      const slot = this.#slot(this.#head - age);
       slots.push(slot);
       requests += this.#requests[slot]!;
       errors += this.#errors[slot]!;
@@ -128,13 +128,18 @@ export class RollingWindow {
     return result;
   }
 
+  /** Ring position of an absolute bucket index (also for indices before the epoch, as a test clock may give). */
+  #slot(index: number): number {
+    return ((index % this.size) + this.size) % this.size;
+  }
+
   /** Clears buckets that slid out of the window; at most `size` steps. */
   #advance(): void {
     const index = Math.floor(this.#clock() / this.bucketMs);
     const steps = index - this.#head;
     if (steps <= 0) return;
     for (let s = 1; s <= Math.min(steps, this.size); s++) {
-      const slot = (this.#head + s) % this.size;
+      const slot = this.#slot(this.#head + s);
       this.#requests[slot] = 0;
       this.#errors[slot] = 0;
       this.#latency.fill(0, slot * BINS, (slot + 1) * BINS);
