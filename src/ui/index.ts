@@ -14,7 +14,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { GatewayExtension } from '../pipeline/hooks.ts';
 import type { ExtensionContext } from '../server/gateway.ts';
 import { requireAdmin } from '../server/admin-auth.ts';
-import { TrafficRecorder, type RecorderOptions } from './recorder.ts';
+import { costOf, pricedDeployment, priceTableFromConfig } from '../usage/pricing.ts';
+import { TrafficRecorder, type CostFunction, type RecorderOptions } from './recorder.ts';
 import { buildSnapshot, configView } from './snapshot.ts';
 
 const ASSETS = new URL('./assets/', import.meta.url);
@@ -65,7 +66,16 @@ export async function uiExtension(context: ExtensionContext, options: UiExtensio
   if (!context.config.ui.enabled) return undefined;
   const { holder, limiter } = context;
   const assets = await loadAssets();
-  const recorder = new TrafficRecorder(options.recorder);
+  // Prices follow the running config: rebuilt on reload.
+  let prices = priceTableFromConfig(holder.current.config);
+  const cost: CostFunction = (call) => {
+    const { usage, deployment } = call.summary;
+    if (usage === undefined || deployment === undefined) return undefined;
+    const requested = typeof call.body.model === 'string' ? call.body.model : undefined;
+    const price = prices.priceOf(pricedDeployment(deployment, requested));
+    return price === undefined ? undefined : costOf(usage, price);
+  };
+  const recorder = new TrafficRecorder({ cost, ...options.recorder });
   const admin = requireAdmin(() => holder.current.config.admin.apiKeys);
 
   const sendAsset = (reply: FastifyReply, asset: Asset): void => {
@@ -81,6 +91,9 @@ export async function uiExtension(context: ExtensionContext, options: UiExtensio
       finished(call, end) {
         recorder.record(call, end);
       },
+    },
+    reloaded(state) {
+      prices = priceTableFromConfig(state.config);
     },
     routes(app: FastifyInstance) {
       for (const [path, asset] of assets) {

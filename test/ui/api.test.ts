@@ -60,7 +60,8 @@ test('ui.enabled: false serves no dashboard', async (t) => {
 
 test('the snapshot counts the traffic sent, and a reload changes the config version and the admin keys', async (t) => {
   let mockUrl = '';
-  const yaml = (url: string, key = KEY) => defaultYaml(url, `admin: { apiKeys: ["${key}"] }`);
+  const yaml = (url: string, key = KEY) =>
+    defaultYaml(url, `admin: { apiKeys: ["${key}"] }`).replace('model: upstream-claude }', 'model: upstream-claude, inputCostPerMTok: 3, outputCostPerMTok: 15 }');
   const { gateway } = await startStack(t, {
     yaml: (url) => {
       mockUrl = url;
@@ -75,7 +76,7 @@ test('the snapshot counts the traffic sent, and a reload changes the config vers
     configVersion: number;
     totals: { requests: number; errors: number };
     window: { total: { requests: number; errors: number }; buckets: unknown[] };
-    recent: Array<{ id: string; status: number; error?: string }>;
+    recent: Array<{ id: string; status: number; error?: string; tokensIn?: number; tokensOut?: number; costUsd?: number }>;
     deployments: Array<{ id: string; state: string; attempts: number }>;
     routes: Array<{ rule: string; model: string }>;
   };
@@ -84,6 +85,11 @@ test('the snapshot counts the traffic sent, and a reload changes the config vers
   assert.equal(snap.window.total.requests, 2);
   assert.equal(snap.window.buckets.length, 180);
   assert.deepEqual(snap.recent.map((r) => [r.id, r.status]), [['api-2', 404], ['api-1', 200]]);
+  const priced = snap.recent[1]!;
+  assert.ok(priced.tokensIn! > 0 && priced.tokensOut! > 0);
+  const expected = (priced.tokensIn! * 3 + priced.tokensOut! * 15) / 1e6;
+  assert.ok(Math.abs(priced.costUsd! - expected) < 1e-12, `priced at the deployment prices: ${priced.costUsd} vs ${expected}`);
+  assert.equal(snap.recent[0]!.costUsd, undefined, 'a request that reached no deployment has no cost');
   assert.equal(snap.deployments.find((d) => d.id === 'ant/upstream-claude')?.attempts, 1);
   assert.deepEqual(snap.routes.map((r) => [r.rule, r.model]), [['default', 'claude-mock'], ['background', 'gpt-mock']]);
 

@@ -25,7 +25,7 @@ providers:
   - { name: bad, protocol: openai, baseUrl: "${url}/v1", apiKey: "plainsecretvalue42", headers: { x-mock-fault: "status:503", x-custom-auth-token: "hdr-secret-xyz" } }
 models:
   - { name: gpt-mock, deployments: [ { provider: oai, model: upstream-gpt } ] }
-  - { name: claude-mock, deployments: [ { provider: ant, model: upstream-claude } ] }
+  - { name: claude-mock, deployments: [ { provider: ant, model: upstream-claude, inputCostPerMTok: 3000, outputCostPerMTok: 15000 } ] }
   - { name: flaky, retries: 0, breaker: { consecutiveFailures: 2 }, deployments: [ { provider: bad, model: upstream-bad } ] }
 routes: { default: claude-mock, background: gpt-mock }
 admin: { apiKeys: ["${ADMIN_KEY}"] }
@@ -125,6 +125,10 @@ test('the dashboard shows the traffic that was sent, refuses a wrong key and sho
   assert.equal(await page.locator('#usage-model tbody tr[data-name="claude-mock"] td.num').first().innerText(), '3');
   assert.equal(await page.locator('#usage-model tbody tr[data-name="gpt-mock"] td.num').first().innerText(), '3');
   assert.equal(await page.locator('#usage-model tbody tr[data-name="flaky"] td.num').nth(1).innerText(), '2');
+  // Cost from the deployment's prices: the mock answers 4 tokens in and 12 out, at $3000 and $15000 per million.
+  assert.equal(await page.locator('#usage-model tbody tr[data-name="claude-mock"] td.num').last().innerText(), '$0.5760');
+  assert.equal(await page.locator('#usage-model tbody tr[data-name="gpt-mock"] td.num').last().innerText(), '$0');
+  assert.equal(await text(page, '#v-cost'), '$0.5760');
 
   // The config view is there, masked: no secret anywhere in the page.
   await page.waitForFunction(`(document.getElementById('config')?.textContent ?? '').includes('providers')`, undefined, { timeout: 5000 });
