@@ -14,7 +14,14 @@ export interface RecentAttempt {
   readonly deployment: string;
   readonly status?: number;
   readonly error?: string;
+  /** Since the request started, and how long the attempt took (ms). */
+  readonly startMs?: number;
+  readonly durationMs?: number;
+  readonly hedge?: boolean;
 }
+
+/** Attempt outcomes that are no fault of the deployment (src/pipeline/attempt.ts). */
+const NOT_FAILURES: ReadonlySet<string> = new Set(['hedge_lost', 'client_closed']);
 
 export interface RecentRequest {
   readonly id: string;
@@ -157,8 +164,9 @@ export class TrafficRecorder {
     } catch {
       costUsd = undefined;
     }
-    const lastAttempt = s.attempts.at(-1);
-    const deployment = s.deployment ?? lastAttempt?.deployment;
+    // A failed request counts against the last deployment that failed it (not a hedge that merely lost).
+    const blamed = s.attempts.findLast((a) => a.error === undefined || !NOT_FAILURES.has(a.error)) ?? s.attempts.at(-1);
+    const deployment = s.deployment ?? blamed?.deployment;
 
     this.window.record(end.latencyMs, failed);
     const add = (tally: Tally): void => {
@@ -184,7 +192,7 @@ export class TrafficRecorder {
         this.#attempts.set(attempt.deployment, tally);
       }
       tally.attempts++;
-      if (attempt.error !== undefined) {
+      if (attempt.error !== undefined && !NOT_FAILURES.has(attempt.error)) {
         tally.failures++;
         tally.lastError = { error: attempt.error, status: attempt.status, at: now };
       }
@@ -210,7 +218,14 @@ export class TrafficRecorder {
       costUsd,
       error: s.error,
       clientAborted: end.clientAborted,
-      attempts: s.attempts.map((a) => ({ deployment: a.deployment, status: a.status, error: a.error })),
+      attempts: s.attempts.map((a) => ({
+        deployment: a.deployment,
+        status: a.status,
+        error: a.error,
+        startMs: a.startMs === undefined ? undefined : round(a.startMs),
+        durationMs: a.durationMs === undefined ? undefined : round(a.durationMs),
+        hedge: a.hedge,
+      })),
     };
     this.#recentNext = (this.#recentNext + 1) % this.#recentSize;
   }

@@ -32,13 +32,13 @@ test('a finished request counts in the window, its flow, usage by tenant, key an
       rule: 'default',
       model: 'claude',
       deployment: 'ant/c',
-      attempts: [{ deployment: 'oai/g', error: 'SWY_ERR_UPSTREAM_STATUS', status: 503 }, { deployment: 'ant/c', status: 200 }],
+      attempts: [{ deployment: 'oai/g', error: 'SWY_ERR_UPSTREAM_STATUS', status: 503, startMs: 0, durationMs: 5 }, { deployment: 'ant/c', status: 200, startMs: 6 }],
       usage: { inputTokens: 10, outputTokens: 5, cacheReadTokens: 2 },
       ttftMs: 12.34,
     }, tenant),
     { status: 200, latencyMs: 40, clientAborted: false },
   );
-  recorder.record(call('r2', { rule: 'default', model: 'claude', error: 'SWY_ERR_UPSTREAM_TIMEOUT', attempts: [{ deployment: 'ant/c', error: 'SWY_ERR_UPSTREAM_TIMEOUT', status: 504 }] }), {
+  recorder.record(call('r2', { rule: 'default', model: 'claude', error: 'SWY_ERR_UPSTREAM_TIMEOUT', attempts: [{ deployment: 'ant/c', error: 'SWY_ERR_UPSTREAM_TIMEOUT', status: 504, startMs: 0 }, { deployment: 'oai/g', error: 'hedge_lost', startMs: 300, hedge: true }] }), {
     status: 504,
     latencyMs: 1000,
     clientAborted: false,
@@ -55,7 +55,8 @@ test('a finished request counts in the window, its flow, usage by tenant, key an
   const usage = recorder.usage();
   assert.deepEqual(usage.byTenant.map((u) => [u.name, u.requests, u.costUsd]), [['acme', 1, 0.25], ['(none)', 1, 0.25]]);
   assert.deepEqual(usage.byKey.map((u) => u.name), ['key_1', '(none)']);
-  assert.equal(recorder.attempts('oai/g')?.failures, 1);
+  assert.equal(recorder.attempts('oai/g')?.failures, 1, 'a lost hedge is not a failure of the deployment');
+  assert.equal(recorder.attempts('oai/g')?.attempts, 2);
   assert.equal(recorder.attempts('ant/c')?.attempts, 2);
   assert.equal(recorder.attempts('ant/c')?.lastError?.status, 504);
 
@@ -66,7 +67,10 @@ test('a finished request counts in the window, its flow, usage by tenant, key an
   assert.equal(older?.tokensIn, 12);
   assert.equal(older?.ttftMs, 12.3);
   assert.equal(older?.tenant, 'acme');
-  assert.equal(older?.attempts.length, 2);
+  assert.deepEqual(older?.attempts, [
+    { deployment: 'oai/g', status: 503, error: 'SWY_ERR_UPSTREAM_STATUS', startMs: 0, durationMs: 5, hedge: undefined },
+    { deployment: 'ant/c', status: 200, error: undefined, startMs: 6, durationMs: undefined, hedge: undefined },
+  ]);
 });
 
 test('the recent ring keeps only the newest requests, newest first', () => {

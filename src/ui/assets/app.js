@@ -423,20 +423,26 @@
   /** SWY_ERR_UPSTREAM_STATUS → "upstream status" (the full code is the chip's title). */
   const readable = (code) => String(code).replace(/^SWY_ERR_/, '').toLowerCase().replaceAll('_', ' ');
 
+  const NEUTRAL = new Set(['hedge_lost', 'client_closed']);
+
   function attemptChips(r) {
     // One attempt that succeeded says nothing the deployment column does not.
     if (r.attempts.length === 1 && !r.attempts[0].error) return '';
     return r.attempts
       .map((a) => {
         const why = a.error ? `${a.status ?? ''} ${readable(a.error)}`.trim() : String(a.status ?? 'ok');
-        return `<span class="chip ${a.error ? 'fail' : 'ok'}" title="${esc(a.error || '')}">${esc(a.deployment)} · ${esc(why)}</span>`;
+        // A lost hedge or a client that left is no failure of the deployment.
+        const kind = !a.error ? 'ok' : NEUTRAL.has(a.error) ? '' : 'fail';
+        const when = a.startMs == null ? '' : `started at +${ms(a.startMs)}${a.durationMs == null ? '' : `, took ${ms(a.durationMs)}`}`;
+        const title = [a.error, when, a.hedge ? 'hedged attempt' : ''].filter(Boolean).join(' · ');
+        return `<span class="chip ${kind}" title="${esc(title)}">${a.hedge ? 'hedge ' : ''}${esc(a.deployment)} · ${esc(why)}</span>`;
       })
       .join('');
   }
 
   function renderRecent(s) {
     const onlyErrors = $('only-errors').checked;
-    const list = onlyErrors ? s.recent.filter((r) => r.status >= 400 || r.attempts.some((a) => a.error)) : s.recent;
+    const list = onlyErrors ? s.recent.filter((r) => r.status >= 400 || r.attempts.some((a) => a.error && !NEUTRAL.has(a.error))) : s.recent;
     $('recent-count').textContent = `last ${s.recent.length}${onlyErrors ? ` · ${list.length} with failures` : ''}`;
     const html = list
       .map((r) => {
