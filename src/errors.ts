@@ -34,6 +34,10 @@ export const errorCatalogue = {
   /** The gateway sheds load (a concurrency limit); build it with `overloadedError`, whose status depends on the surface. */
   SWY_ERR_OVERLOADED: { status: 503, kind: 'overloaded' },
   SWY_ERR_INTERNAL: { status: 500, kind: 'api_error' },
+  /** A key's, tenant's or the open principal's requests, tokens per minute or concurrency limit (src/tenancy/limits.ts). */
+  SWY_ERR_RATE_LIMITED: { status: 429, kind: 'rate_limit' },
+  /** A daily or monthly spend budget does not cover the request's estimated cost. */
+  SWY_ERR_BUDGET_EXCEEDED: { status: 429, kind: 'rate_limit' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -14,6 +14,7 @@ import type { Db } from '../store/db.ts';
 import { openStore } from '../store/index.ts';
 import { buildApp } from './app.ts';
 import { uiExtension } from '../ui/index.ts';
+import { limitsExtension } from '../tenancy/limits.ts';
 
 /** What an extension factory gets to build itself from. */
 export interface ExtensionContext {
@@ -37,7 +38,11 @@ export interface ExtensionContext {
  */
 export type ExtensionFactory = (context: ExtensionContext) => Promise<GatewayExtension | undefined> | GatewayExtension | undefined;
 
-const extensionFactories: readonly ExtensionFactory[] = [(context) => uiExtension(context)];
+const extensionFactories: readonly ExtensionFactory[] = [
+  // Authentication goes first (it sets call.principal), then limits, then what records the outcome.
+  limitsExtension,
+  (context) => uiExtension(context),
+];
 
 export interface GatewayOptions {
   config: Config;
