@@ -5,43 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultYaml, postJson, startStack } from '../e2e/stack.ts';
-import type { ExtensionFactory } from '../../src/server/gateway.ts';
-import type { Principal } from '../../src/tenancy/principal.ts';
-import type { LimitsEnforcer } from '../../src/tenancy/limits.ts';
+import { as, enforcer, keyPrincipal } from './limits-helpers.ts';
 import { periodsAt } from '../../src/tenancy/limits.ts';
 import { PriceTable } from '../../src/usage/pricing.ts';
 
-/** Plays authentication: every request runs as `principal` (or as what the header `x-test-key` names). */
-function as(principal: Principal, others: Record<string, Principal> = {}): ExtensionFactory {
-  return () => ({
-    name: 'test-auth',
-    hooks: {
-      admit(call) {
-        const named = call.headers['x-test-key'];
-        call.principal = typeof named === 'string' && others[named] !== undefined ? others[named] : principal;
-      },
-    },
-  });
-}
-
-const key = (id: string, keyLimits: Principal['keyLimits'], tenantLimits?: Principal['tenantLimits'], tenant = 't1'): Principal => ({
-  kind: 'key',
-  tenantId: tenant,
-  tenantName: tenant,
-  keyId: id,
-  keyLimits,
-  ...(tenantLimits === undefined ? {} : { tenantLimits }),
-});
+const key = keyPrincipal;
 
 const memory = () => (url: string) => defaultYaml(url, 'limits: { backend: memory }');
 const anthropicBody = { model: 'claude-mock', max_tokens: 50, messages: [{ role: 'user', content: 'Hello there' }] };
 const openaiBody = { model: 'gpt-mock', max_tokens: 50, messages: [{ role: 'user', content: 'Hello there' }] };
-
-function enforcer(stack: { gateway: { extensions: readonly { name: string }[] } }): LimitsEnforcer {
-  const found = stack.gateway.extensions.find((e) => e.name === 'limits');
-  assert.ok(found, 'the limits extension is built in');
-  return found as LimitsEnforcer;
-}
 
 test('over its requests per minute a key gets a 429 in its protocol with retry-after, and the upstream never sees it', async (t) => {
   const stack = await startStack(t, { yaml: memory(), extensions: [as(key('k1', { requestsPerMinute: 2 }))] });
@@ -67,8 +39,8 @@ test('over its requests per minute a key gets a 429 in its protocol with retry-a
   const lines = stack.logs.filter((l) => l.msg === 'request' && l.status === 429);
   assert.equal(lines.length, 2);
   assert.ok(lines.every((l) => l.error === 'SWY_ERR_RATE_LIMITED' && l.keyId === 'k1'));
-  assert.equal(enforcer(stack).stats().rejected.requestsPerMinute, 2);
-  assert.equal(enforcer(stack).stats().admitted, 2);
+  assert.equal(enforcer(stack.gateway).stats().rejected.requestsPerMinute, 2);
+  assert.equal(enforcer(stack.gateway).stats().admitted, 2);
 });
 
 test('tenant limits bind every key of the tenant; key defaults from config apply to keys without their own', async (t) => {
@@ -104,8 +76,8 @@ test('the open principal (no authentication) has its own limits from config', as
 test('no limits configured anywhere: nothing is counted and nothing refused', async (t) => {
   const stack = await startStack(t, { yaml: memory() });
   for (let i = 0; i < 5; i++) assert.equal((await postJson(`${stack.gateway.url}/v1/messages`, anthropicBody)).status, 200);
-  assert.equal(enforcer(stack).stats().admitted, 0);
-  assert.equal(enforcer(stack).local.scopeCount, 0);
+  assert.equal(enforcer(stack.gateway).stats().admitted, 0);
+  assert.equal(enforcer(stack.gateway).local.scopeCount, 0);
 });
 
 test('a concurrency slot is released on every path: answered, upstream failure, client gone', async (t) => {
@@ -167,7 +139,7 @@ test('a daily budget reserves the estimate and settles the actual cost; once spe
   const log = stack.logs.find((l) => l.msg === 'request' && l.status === 429);
   assert.equal(log?.error, 'SWY_ERR_BUDGET_EXCEEDED');
   // Settled spend is the sum of actual costs, nothing left reserved, and never over the budget.
-  const b = enforcer(stack).local.budget('key:kb', `d:${periodsAt(Date.now()).day}`);
+  const b = enforcer(stack.gateway).local.budget('key:kb', `d:${periodsAt(Date.now()).day}`);
   assert.equal(b.reserved, 0);
   assert.ok(Math.abs(b.spent / 1e9 - spent) < 1e-6, `${b.spent / 1e9} vs ${spent}`);
   assert.ok(spent <= 0.5);
