@@ -3,7 +3,7 @@
  * while Redis is unreachable and the way back, and two gateways sharing one
  * budget and one rate limit without drift.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisLimitBackend } from '../../src/tenancy/limits-redis.ts';
@@ -19,7 +19,7 @@ function admission(scopes: ScopePlan[], over: Partial<Admission> = {}): Admissio
   return { id: `r${n++}`, now, window: Math.floor(now / WINDOW_MS), inputTokens: 10, costNanos: 0, ...periodsAt(now), leaseUntil: now + 600_000, scopes, ...over };
 }
 
-async function backend(t: import('node:test').TestContext): Promise<RedisLimitBackend | undefined> {
+async function backend(t: TestContext): Promise<RedisLimitBackend | undefined> {
   if (!(await requireRedis(t))) return undefined;
   const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 0 });
   t.after(() => client.disconnect());
