@@ -227,3 +227,66 @@ test('a client that goes away during a backoff cancels it at once', async (t) =>
   assert.ok(finished(), 'the request finished without waiting out its backoff');
   assert.equal(mock.stats.last.length, 1);
 });
+
+/** `first` takes its latency and fault from the mock defaults; `second` always answers at once. */
+function learnedYaml(model: string): (url: string) => string {
+  return (url) => `
+server: { host: 127.0.0.1, port: 0 }
+providers:
+  - { name: first, protocol: anthropic, baseUrl: "${url}" }
+  - { name: second, protocol: anthropic, baseUrl: "${url}", headers: { x-mock-fault: none, x-mock-latency-ms: "0" } }
+models:
+  - ${model}
+routes: { default: pair }
+`;
+}
+
+async function logFor(logs: Array<Record<string, unknown>>, n: number): Promise<Record<string, unknown>> {
+  const requests = (): Array<Record<string, unknown>> => logs.filter((l) => l.requestId !== undefined && l.surface !== undefined);
+  for (let i = 0; i < 200 && requests().length < n; i++) await new Promise((r) => setTimeout(r, 10));
+  return requests()[n - 1]!;
+}
+
+test('once a deployment has a learned first-byte latency, its first-byte timeout tightens to factor × p99', async (t) => {
+  const { gateway, mock, logs } = await startStack(t, {
+    mock: { latencyMs: 60 },
+    yaml: learnedYaml(
+      `{ name: pair, timeouts: { firstByteMs: 20000, learned: { percentile: 0.99, factor: 2, floorMs: 150, minSamples: 5 } }, deployments: [ { provider: first, model: a }, { provider: second, model: b } ] }`,
+    ),
+  });
+  for (let i = 0; i < 5; i++) {
+    const answer = await send(gateway.url, '/v1/messages', 'pair', false);
+    assert.equal(answer.status, 200, answer.text);
+  }
+  const learned = gateway.holder.current.resilience.registry.get('first/a')!.firstByte.percentile(0.99)!;
+  assert.ok(learned >= 55 && learned < 2000, `learned p99 ${learned}`);
+  // Now it hangs: it is given max(150, 2 × p99), not the configured 20 s.
+  mock.setOptions({ fault: 'hang' });
+  const answer = await send(gateway.url, '/v1/messages', 'pair', true);
+  assert.equal(answer.status, 200, answer.text);
+  assert.ok(answer.ms < 10_000, `${answer.ms} ms`);
+  const log = await logFor(logs, 6);
+  assert.equal(log.deployment, 'second/b');
+  const [timedOut] = log.attempts as Array<{ deployment: string; error: string; durationMs: number }>;
+  assert.equal(timedOut!.deployment, 'first/a');
+  assert.equal(timedOut!.error, 'SWY_ERR_UPSTREAM_TIMEOUT');
+  const expected = Math.max(150, 2 * learned);
+  assert.ok(timedOut!.durationMs >= expected - 5 && timedOut!.durationMs < expected + 3000, `${timedOut!.durationMs} ms vs ${expected}`);
+});
+
+test('the adaptive per-token allowance is multiplied by the deployment perOutputTokenMultiplier', async (t) => {
+  // 100 ms + 2 ms × 64 tokens = 228 ms without the multiplier; × 10 it is 1380 ms.
+  const { gateway, logs } = await startStack(t, {
+    mock: { latencyMs: 600 },
+    yaml: learnedYaml(
+      `{ name: pair, timeouts: { firstByteMs: { baseMs: 100, perOutputTokenMs: 2, maxMs: 20000 } }, deployments: [ { provider: first, model: a, perOutputTokenMultiplier: 10 }, { provider: second, model: b } ] }
+  - { name: plain, timeouts: { firstByteMs: { baseMs: 100, perOutputTokenMs: 2, maxMs: 20000 } }, deployments: [ { provider: first, model: a }, { provider: second, model: b } ] }`,
+    ),
+  });
+  const slowModel = await send(gateway.url, '/v1/messages', 'pair', false);
+  assert.equal(slowModel.status, 200, slowModel.text);
+  assert.equal((await logFor(logs, 1)).deployment, 'first/a');
+  const plain = await send(gateway.url, '/v1/messages', 'plain', false);
+  assert.equal(plain.status, 200, plain.text);
+  assert.equal((await logFor(logs, 2)).deployment, 'second/b');
+});
