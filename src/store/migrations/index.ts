@@ -4,5 +4,6 @@
  * the usage ledger 100–199, so areas never collide.
  */
 import type { Migration } from '../migrate.ts';
+import { tenantsAndKeys } from './0001-tenants-and-keys.ts';
 
-export const migrations: readonly Migration[] = [];
+export const migrations: readonly Migration[] = [tenantsAndKeys];
