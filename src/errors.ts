@@ -38,6 +38,10 @@ export const errorCatalogue = {
   SWY_ERR_RATE_LIMITED: { status: 429, kind: 'rate_limit' },
   /** A daily or monthly spend budget does not cover the request's estimated cost. */
   SWY_ERR_BUDGET_EXCEEDED: { status: 429, kind: 'rate_limit' },
+  /** Authenticated, but this key or token may not do that (model, route, tenant, admin scope). */
+  SWY_ERR_FORBIDDEN: { status: 403, kind: 'permission' },
+  /** The admin API: the thing exists already, or is in a state that forbids the change. */
+  SWY_ERR_CONFLICT: { status: 409, kind: 'invalid_request' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

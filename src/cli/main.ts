@@ -6,6 +6,7 @@ import { runConfigCheck } from '../config/check.ts';
 import { runMockProviderCli } from '../mock/cli.ts';
 import { runCode } from './code.ts';
 import { runStart } from './start.ts';
+import { runTenancyCli } from './tenancy.ts';
 
 const usage = `Usage: switchyard <command> [options]
 
@@ -16,6 +17,10 @@ Commands:
                           run the OpenAI- and Anthropic-compatible mock provider
   config check FILE       validate a configuration file without starting
   code [args…]            run Claude Code against the gateway (ANTHROPIC_BASE_URL is set for it)
+  migrate [--config FILE] bring the store (SQLite file or PostgreSQL) to the current schema
+  tenants create NAME | list            manage tenants (each takes --config FILE)
+  keys create --tenant NAME [options] | list [--tenant NAME] | revoke ID | rotate ID
+                          manage API keys; \`keys create --help\` lists the options
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -32,6 +37,10 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     case 'code':
       return runCode(rest);
+    case 'migrate':
+    case 'tenants':
+    case 'keys':
+      return runTenancyCli(command, rest);
     case undefined:
     case 'help':
     case '--help':

@@ -72,7 +72,13 @@ export async function runStart(argv: string[]): Promise<number> {
   }
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
-    gateway = await startGateway({ config, logger, host: values.host, port });
+    gateway = await startGateway({
+      config,
+      logger,
+      host: values.host,
+      port,
+      ...(configFile === undefined ? {} : { loadConfig: () => loadConfigFile(resolve(configFile)) }),
+    });
   } catch (err) {
     // Nothing may keep the process alive after a failed start (the in-process mock would).
     await mock?.close();

@@ -12,6 +12,7 @@ import { UpstreamPools, type PoolSettings } from '../upstream/pools.ts';
 import { chainHooks, type GatewayExtension } from '../pipeline/hooks.ts';
 import type { Db } from '../store/db.ts';
 import { openStore } from '../store/index.ts';
+import { authExtension } from '../tenancy/auth-extension.ts';
 import { buildApp } from './app.ts';
 import { uiExtension } from '../ui/index.ts';
 import { limitsExtension } from '../tenancy/limits.ts';
@@ -29,6 +30,10 @@ export interface ExtensionContext {
    * every extension; closed after the extensions have closed.
    */
   store(): Promise<Db>;
+  /** The address the gateway binds (after CLI overrides): authentication refuses to run open off loopback. */
+  readonly host: string;
+  /** Re-reads the configuration from its source and applies it (the admin API's reload); absent without a source. */
+  readonly reloadFromSource?: () => Promise<GatewayState>;
 }
 
 /**
@@ -40,6 +45,7 @@ export type ExtensionFactory = (context: ExtensionContext) => Promise<GatewayExt
 
 const extensionFactories: readonly ExtensionFactory[] = [
   // Authentication goes first (it sets call.principal), then limits, then what records the outcome.
+  authExtension(),
   limitsExtension,
   (context) => uiExtension(context),
 ];
@@ -52,6 +58,8 @@ export interface GatewayOptions {
   /** Overrides `config.server` (CLI flags; tests pass port 0). */
   host?: string;
   port?: number;
+  /** Re-reads the configuration (its file), for a reload asked through the admin API. */
+  loadConfig?: () => Promise<Config>;
 }
 
 export interface Gateway {
@@ -87,6 +95,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         })
       : undefined;
   let store: Promise<Db> | undefined;
+  let gateway: Gateway | undefined;
+  const { loadConfig } = options;
+  const host = options.host ?? config.server.host;
   const context: ExtensionContext = {
     config,
     logger,
@@ -94,6 +105,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     pools,
     limiter,
     store: () => (store ??= openStore(config, logger)),
+    host,
+    ...(loadConfig === undefined
+      ? {}
+      : {
+          reloadFromSource: async () => {
+            if (gateway === undefined) throw new Error('the gateway is still starting');
+            await gateway.reload(await loadConfig());
+            return holder.current;
+          },
+        }),
   };
   const extensions: GatewayExtension[] = [];
   for (const factory of [...extensionFactories, ...(options.extensions ?? [])]) {
@@ -114,7 +135,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     hooks: chainHooks(extensions),
     extensions,
   });
-  const host = options.host ?? config.server.host;
   const port = options.port ?? config.server.port;
   await app.listen({ host, port });
   const address = app.server.address() as AddressInfo;
@@ -127,7 +147,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   let version = 1;
-  return {
+  gateway = {
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
     app,
@@ -167,6 +187,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await pools.close();
     },
   };
+  return gateway;
 }
 
 /**

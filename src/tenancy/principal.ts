@@ -23,6 +23,8 @@ export interface Principal {
   readonly tenantName: string;
   /** The key's id (never its secret); absent for `open` and JWT callers. */
   readonly keyId?: string;
+  /** A JWT's `sub`, when it has one. */
+  readonly subject?: string;
   /** Public model names (and `provider,model` references) this caller may use; absent means all. */
   readonly models?: readonly string[];
   /** Route rules this caller may be decided into; absent means all. */

@@ -1,0 +1,205 @@
+/**
+ * Client authentication, the first extension in the hook order (issue 4).
+ *
+ * Chat requests (`admit`): an API key (`x-api-key` or `Authorization: Bearer`)
+ * or a JWT → `call.principal`; scopes (models, route rules) are checked once
+ * routing has decided (`routed`). `/v1/models` and `/v1/messages/count_tokens`
+ * need the same credential; `/admin/*` needs an admin key (admin-scope.ts).
+ *
+ * When is authentication required? `auth.mode`:
+ *  - `auto` (default): bound to loopback, the gateway runs open (one person, no
+ *    keys to manage) until the store holds an active key or a JWT source is
+ *    configured; bound to any other address it is always required, and the
+ *    gateway refuses to start with no way to authenticate unless `auth.allowOpen`.
+ *  - `required`: always required.
+ *  - `open`: never (off loopback only with `auth.allowOpen: true`).
+ * Mode and JWT settings are read at start; admin keys on every request (reload applies them).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError } from '../errors.ts';
+import type { ChatCall } from '../pipeline/chat.ts';
+import type { GatewayExtension } from '../pipeline/hooks.ts';
+import type { RouteDecision } from '../routing/index.ts';
+import { presentedCredential } from '../server/admin-auth.ts';
+import { surfaceForPath } from '../server/app.ts';
+import { toGatewayError, writeError } from '../server/error-shapes.ts';
+import type { ExtensionContext } from '../server/gateway.ts';
+import { collectOpenApi } from '../server/openapi.ts';
+import { registerAdminApi } from './admin-api.ts';
+import { makeAdminGuard } from './admin-scope.ts';
+import { AuthRefused, Authenticator } from './authenticator.ts';
+import { startInvalidationBus, type Invalidation, type InvalidationBus } from './invalidation.ts';
+import { OPEN_PRINCIPAL, type Principal } from './principal.ts';
+import { TenancyRepository } from './repository.ts';
+
+/** How often, at most, `auto` mode on loopback re-counts active keys while it runs open. */
+const KEY_COUNT_MAX_AGE_MS = 1000;
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/** Paths outside the chat pipeline that need a client credential too. */
+const CLIENT_PATHS = new Set(['/v1/models', '/v1/messages/count_tokens']);
+
+export interface AuthExtensionOptions {
+  /** Environment for SWITCHYARD_ADMIN_KEY and REDIS_URL; defaults to process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export function authExtension(options: AuthExtensionOptions = {}) {
+  return (context: ExtensionContext) => createAuthExtension(context, options);
+}
+
+export async function createAuthExtension(context: ExtensionContext, options: AuthExtensionOptions = {}): Promise<GatewayExtension> {
+  const { config, logger, holder } = context;
+  const env = options.env ?? process.env;
+  const { mode, allowOpen, jwt } = config.auth;
+  const loopback = isLoopback(context.host);
+  if (mode === 'open' && !loopback && !allowOpen) {
+    throw new Error(`auth.mode is open but the gateway binds ${context.host}, not loopback: set auth.allowOpen: true to serve without authentication anyway.`);
+  }
+  const repo = new TenancyRepository(await context.store());
+  const authenticator = new Authenticator({ repo, cacheTtlMs: config.auth.cacheTtlMs, ...(jwt === undefined ? {} : { jwt }) });
+
+  // `auto` on loopback: open while the store holds no active key. The count is
+  // refreshed at most once a second, and at once when a change is announced.
+  let activeKeys = mode === 'auto' ? await repo.countActiveKeys() : 0;
+  let countedAt = Date.now();
+  let counting: Promise<void> | undefined;
+  const recount = (): Promise<void> =>
+    (counting ??= repo
+      .countActiveKeys()
+      .then((n) => {
+        activeKeys = n;
+        countedAt = Date.now();
+      })
+      .catch((err: unknown) => logger.error({ err }, 'auth: counting active keys failed'))
+      .finally(() => (counting = undefined)));
+
+  const runsOpen = async (): Promise<boolean> => {
+    if (mode === 'open') return true;
+    if (mode === 'required' || !loopback || jwt !== undefined) return false;
+    if (activeKeys === 0 && Date.now() - countedAt > KEY_COUNT_MAX_AGE_MS) await recount();
+    return activeKeys === 0;
+  };
+
+  if (mode === 'auto' && !loopback && activeKeys === 0 && jwt === undefined) {
+    if (!allowOpen) {
+      throw new Error(
+        `The gateway binds ${context.host}, not loopback, and has no way to authenticate clients: create a key ` +
+          '(switchyard tenants create NAME; switchyard keys create --tenant NAME), configure auth.jwt, ' +
+          'or set auth.mode: open with auth.allowOpen: true to serve without authentication.',
+      );
+    }
+  }
+  const open = mode === 'open' || (mode === 'auto' && loopback && activeKeys === 0 && jwt === undefined);
+  if (open) {
+    logger.warn(
+      { auth: mode, host: context.host },
+      mode === 'open'
+        ? 'Authentication is OFF (auth.mode: open): every client is served as the local user.'
+        : 'Authentication is OFF: bound to loopback with no API key and no JWT configured; every client is served as the local user. ' +
+            'It turns on by itself once a key exists (switchyard keys create --tenant NAME).',
+    );
+  } else {
+    logger.info({ auth: mode, activeKeys: mode === 'auto' ? activeKeys : undefined, jwt: jwt !== undefined }, 'authentication required for every client request');
+  }
+
+  // Cross-instance invalidation when Redis is configured.
+  const redisUrl = config.redis.url ?? (env.REDIS_URL || undefined);
+  const apply = (change: Invalidation): void => {
+    authenticator.invalidate(change);
+    if (mode === 'auto') void recount();
+  };
+  const bus: InvalidationBus | undefined = redisUrl === undefined ? undefined : await startInvalidationBus(redisUrl, logger, apply);
+  const changed = async (change: Invalidation): Promise<void> => {
+    apply(change);
+    await bus?.publish(change);
+  };
+
+  const adminKeys = (): readonly string[] => {
+    const configured = holder.current.config.admin.apiKeys;
+    const fromEnv = env.SWITCHYARD_ADMIN_KEY;
+    return fromEnv ? [...configured, fromEnv] : configured;
+  };
+  const guardAdmin = makeAdminGuard(adminKeys, authenticator);
+
+  /** The caller of a client request, or a thrown 401. */
+  async function principalFor(headers: ChatCall['headers']): Promise<Principal> {
+    const credential = presentedCredential(headers);
+    if (await runsOpen()) {
+      // Open, yet a valid key still names its tenant (its limits and usage apply); anything else is ignored.
+      if (credential === undefined || mode === 'open') return OPEN_PRINCIPAL;
+      try {
+        return (await authenticator.authenticate(credential)).principal;
+      } catch {
+        return OPEN_PRINCIPAL;
+      }
+    }
+    if (credential === undefined) {
+      throw new AuthRefused('no credential', 'Authentication required: send an API key as x-api-key or Authorization: Bearer.');
+    }
+    return (await authenticator.authenticate(credential)).principal;
+  }
+
+  function refuse(request: FastifyRequest, reply: FastifyReply, err: unknown): void {
+    const error = toGatewayError(err);
+    if (error.code === 'SWY_ERR_INTERNAL') logger.error({ err, requestId: request.id }, 'auth: lookup failed');
+    else logger.info({ requestId: request.id, path: request.url.split('?')[0], reason: err instanceof AuthRefused ? err.reason : error.code }, 'auth: request refused');
+    reply.hijack();
+    writeError(reply.raw, surfaceForPath(request.url), error, request.id);
+  }
+
+  return {
+    name: 'auth',
+    hooks: {
+      async admit(call: ChatCall): Promise<void> {
+        try {
+          call.principal = await principalFor(call.headers);
+        } catch (err) {
+          if (err instanceof AuthRefused) logger.info({ requestId: call.requestId, reason: err.reason }, 'auth: request refused');
+          throw err;
+        }
+      },
+      routed(call: ChatCall, decision: RouteDecision): void {
+        const principal = call.principal;
+        if (principal === undefined) return;
+        if (principal.models !== undefined && !allows(principal.models, decision.modelName)) {
+          throw new GatewayError('SWY_ERR_FORBIDDEN', `This key may not use model '${decision.modelName}'.`);
+        }
+        if (principal.routes !== undefined && !allows(principal.routes, decision.rule)) {
+          throw new GatewayError('SWY_ERR_FORBIDDEN', `This key may not use the '${decision.rule}' route.`);
+        }
+      },
+    },
+    routes(app) {
+      app.addHook('onRequest', async (request, reply) => {
+        const path = request.url.split('?')[0] ?? '';
+        try {
+          if (path.startsWith('/admin/')) await guardAdmin(request);
+          else if (CLIENT_PATHS.has(path)) await principalFor(request.headers);
+        } catch (err) {
+          refuse(request, reply, err);
+        }
+      });
+      const openapi = collectOpenApi(app, { title: 'Switchyard admin API', version: '1' });
+      app.get('/openapi.json', async () => openapi());
+      registerAdminApi(app, {
+        repo,
+        state: () => holder.current,
+        changed,
+        ...(context.reloadFromSource === undefined ? {} : { reload: context.reloadFromSource }),
+      });
+    },
+    async close(): Promise<void> {
+      await bus?.close();
+    },
+  };
+}
+
+/** Exact names, or a trailing `*` for a prefix (`claude-*`). */
+function allows(allowed: readonly string[], name: string): boolean {
+  return allowed.some((entry) => entry === name || entry === '*' || (entry.endsWith('*') && name.startsWith(entry.slice(0, -1))));
+}
