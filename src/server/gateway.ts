@@ -95,7 +95,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         })
       : undefined;
   let store: Promise<Db> | undefined;
-  let gateway: Gateway | undefined;
+  // Set once started: the admin API's reload runs through the gateway's own reload.
+  const started: { gateway?: Gateway } = {};
   const { loadConfig } = options;
   const host = options.host ?? config.server.host;
   const context: ExtensionContext = {
@@ -110,8 +111,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ? {}
       : {
           reloadFromSource: async () => {
-            if (gateway === undefined) throw new Error('the gateway is still starting');
-            await gateway.reload(await loadConfig());
+            if (started.gateway === undefined) throw new Error('the gateway is still starting');
+            await started.gateway.reload(await loadConfig());
             return holder.current;
           },
         }),
@@ -147,7 +148,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   let version = 1;
-  gateway = {
+  const gateway: Gateway = {
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
     app,
@@ -187,6 +188,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await pools.close();
     },
   };
+  started.gateway = gateway;
   return gateway;
 }
 
