@@ -9,7 +9,8 @@
  * When is authentication required? `auth.mode`:
  *  - `auto` (default): bound to loopback, the gateway runs open (one person, no
  *    keys to manage) until the store holds an active key or a JWT source is
- *    configured; bound to any other address it is always required, and the
+ *    configured. Revoking every key does not open it again: only `mode: open`
+ *    does. Bound to any other address it is always required, and the
  *    gateway refuses to start with no way to authenticate unless `auth.allowOpen`.
  *  - `required`: always required.
  *  - `open`: never (off loopback only with `auth.allowOpen: true`).
@@ -63,16 +64,16 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
   const repo = new TenancyRepository(await context.store());
   const authenticator = new Authenticator({ repo, cacheTtlMs: config.auth.cacheTtlMs, ...(jwt === undefined ? {} : { jwt }) });
 
-  // `auto` on loopback: open while the store holds no active key. The count is
+  // `auto` on loopback: open while the store holds no key at all. The count is
   // refreshed at most once a second, and at once when a change is announced.
-  let activeKeys = mode === 'auto' ? await repo.countActiveKeys() : 0;
+  let storedKeys = mode === 'auto' ? await repo.countKeys() : 0;
   let countedAt = Date.now();
   let counting: Promise<void> | undefined;
   const recount = (): Promise<void> =>
     (counting ??= repo
-      .countActiveKeys()
+      .countKeys()
       .then((n) => {
-        activeKeys = n;
+        storedKeys = n;
         countedAt = Date.now();
       })
       .catch((err: unknown) => logger.error({ err }, 'auth: counting active keys failed'))
@@ -81,11 +82,11 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
   const runsOpen = async (): Promise<boolean> => {
     if (mode === 'open') return true;
     if (mode === 'required' || !loopback || jwt !== undefined) return false;
-    if (activeKeys === 0 && Date.now() - countedAt > KEY_COUNT_MAX_AGE_MS) await recount();
-    return activeKeys === 0;
+    if (storedKeys === 0 && Date.now() - countedAt > KEY_COUNT_MAX_AGE_MS) await recount();
+    return storedKeys === 0;
   };
 
-  if (mode === 'auto' && !loopback && activeKeys === 0 && jwt === undefined) {
+  if (mode === 'auto' && !loopback && storedKeys === 0 && jwt === undefined) {
     if (!allowOpen) {
       throw new Error(
         `The gateway binds ${context.host}, not loopback, and has no way to authenticate clients: create a key ` +
@@ -94,7 +95,7 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
       );
     }
   }
-  const open = mode === 'open' || (mode === 'auto' && loopback && activeKeys === 0 && jwt === undefined);
+  const open = mode === 'open' || (mode === 'auto' && loopback && storedKeys === 0 && jwt === undefined);
   if (open) {
     logger.warn(
       { auth: mode, host: context.host },
@@ -104,7 +105,7 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
             'It turns on by itself once a key exists (switchyard keys create --tenant NAME).',
     );
   } else {
-    logger.info({ auth: mode, activeKeys: mode === 'auto' ? activeKeys : undefined, jwt: jwt !== undefined }, 'authentication required for every client request');
+    logger.info({ auth: mode, keys: mode === 'auto' ? storedKeys : undefined, jwt: jwt !== undefined }, 'authentication required for every client request');
   }
 
   // Cross-instance invalidation when Redis is configured.

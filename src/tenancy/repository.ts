@@ -269,7 +269,13 @@ export class TenancyRepository {
     return { key: keyFrom(row), tenant: tenantFrom(row, 't_') };
   }
 
-  /** How many keys can be used right now (authentication turns on in `auto` mode when there is one). */
+  /** How many keys were ever created, revoked and expired ones included (`auto` mode requires authentication once there is one). */
+  async countKeys(): Promise<number> {
+    const row = await this.#db.get<{ n: number }>('SELECT COUNT(*) AS n FROM api_keys');
+    return Number(row?.n ?? 0);
+  }
+
+  /** How many keys can be used right now. */
   async countActiveKeys(now = Date.now()): Promise<number> {
     const row = await this.#db.get<{ n: number }>(
       'SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)',

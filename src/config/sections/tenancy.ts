@@ -38,8 +38,8 @@ export const jwtSchema = z
 
 /**
  * Client authentication. `mode`:
- *  - `auto` (default): on loopback, open until the store holds an active key
- *    or a JWT source is configured; on any other address, always required.
+ *  - `auto` (default): on loopback, open until the store holds a key (any,
+ *    even revoked) or a JWT source is configured; on any other address, always required.
  *  - `required`: every chat request must carry a valid key or JWT.
  *  - `open`: no client authentication (non-loopback only with `allowOpen: true`).
  */
