@@ -41,8 +41,30 @@ export const keysQuery = z.strictObject({
 export const idParams = z.strictObject({ id: z.string().min(1) });
 export const tenantParams = z.strictObject({ tenant: z.string().min(1).describe('Tenant name or id.') });
 
-/** A JSON Schema Fastify's validator (draft-07) accepts. */
+const zodOf = new WeakMap<object, z.ZodType>();
+
+/**
+ * The JSON Schema of a zod schema, for a Fastify route's `schema` (and so for
+ * /openapi.json); `zodValidator` makes Fastify validate that part with the zod
+ * schema itself, so what is documented is exactly what is enforced.
+ */
 export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+  zodOf.set(rest, schema);
   return rest;
+}
+
+/**
+ * A Fastify `validatorCompiler` for routes whose schemas came from `jsonSchema`:
+ * zod validates (strictly: unknown fields are errors, not silently dropped).
+ */
+export function zodValidator({ schema }: { schema: unknown }): (data: unknown) => { value?: unknown; error?: Error } {
+  const zod = zodOf.get(schema as object);
+  if (zod === undefined) throw new Error('admin route schemas must come from jsonSchema()');
+  return (data) => {
+    const result = zod.safeParse(data ?? {});
+    if (result.success) return { value: result.data };
+    const detail = result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+    return { error: Object.assign(new Error(detail), { validation: result.error.issues }) };
+  };
 }
