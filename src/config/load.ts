@@ -19,6 +19,17 @@ export interface ParseOptions {
   baseDir?: string;
   /** File name shown in error messages. */
   source?: string;
+  /** Where SWITCHYARD_ADMIN_KEY is read from (an admin key added to `admin.apiKeys`); defaults to `env`. */
+  adminEnv?: Env;
+}
+
+/** SWITCHYARD_ADMIN_KEY opens the admin API and UI with no config edit (a container secret, a CI job). */
+function withEnvAdminKey(raw: Record<string, unknown>, env: Env): Record<string, unknown> {
+  const key = env.SWITCHYARD_ADMIN_KEY;
+  if (!key) return raw;
+  const admin = raw.admin !== null && typeof raw.admin === 'object' ? (raw.admin as Record<string, unknown>) : {};
+  const configured = Array.isArray(admin.apiKeys) ? admin.apiKeys : [];
+  return { ...raw, admin: { ...admin, apiKeys: configured.includes(key) ? configured : [...configured, key] } };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -42,7 +53,7 @@ export function configFromObject(document: unknown, options: ParseOptions = {}):
     throw new ConfigError(problems, options.source);
   }
   const failedPaths = new Set<string>();
-  const raw = interpolateEnv(document, env, problems, failedPaths) as Record<string, unknown>;
+  const raw = withEnvAdminKey(interpolateEnv(document, env, problems, failedPaths) as Record<string, unknown>, options.adminEnv ?? env);
   const result = configSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     // A value whose variable is missing was already reported by name.
@@ -105,7 +116,7 @@ export function builtinExampleConfig(mockUrl: string): Config {
       ],
       routes: { default: 'mock-claude', background: 'mock-model' },
     },
-    { env: {}, source: '(built-in example)' },
+    { env: {}, adminEnv: process.env, source: '(built-in example)' },
   );
 }
 
@@ -135,6 +146,6 @@ export function configFromEnvironment(env: Env): Config | undefined {
   }
   return configFromObject(
     { providers, models, routes: { default: anthropicKey ? 'anthropic' : 'openai' } },
-    { env: {}, source: '(provider keys from the environment)' },
+    { env: {}, adminEnv: env, source: '(provider keys from the environment)' },
   );
 }

@@ -45,7 +45,7 @@ export function isLoopback(host: string): boolean {
 const CLIENT_PATHS = new Set(['/v1/models', '/v1/messages/count_tokens']);
 
 export interface AuthExtensionOptions {
-  /** Environment for SWITCHYARD_ADMIN_KEY and REDIS_URL; defaults to process.env. */
+  /** Environment for REDIS_URL; defaults to process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -120,11 +120,8 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
     await bus?.publish(change);
   };
 
-  const adminKeys = (): readonly string[] => {
-    const configured = holder.current.config.admin.apiKeys;
-    const fromEnv = env.SWITCHYARD_ADMIN_KEY;
-    return fromEnv ? [...configured, fromEnv] : configured;
-  };
+  // SWITCHYARD_ADMIN_KEY is already in here (config/load.ts); read per request so a reload applies.
+  const adminKeys = (): readonly string[] => holder.current.config.admin.apiKeys;
   const guardAdmin = makeAdminGuard(adminKeys, authenticator);
 
   /** The caller of a client request, or a thrown 401. */
