@@ -11,6 +11,7 @@ import { ConfigError, loadConfigFile } from '../config/index.ts';
 import { openDb, resolveStoreUrl, type Db } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { migrations } from '../store/migrations/index.ts';
+import { resolveRedisUrl } from '../store/redis.ts';
 import { keyView, parseExpiry, tenantView } from '../tenancy/admin-api.ts';
 import { publishOnce, type Invalidation } from '../tenancy/invalidation.ts';
 import type { Limits } from '../tenancy/principal.ts';
@@ -36,7 +37,7 @@ interface Target {
 async function target(configFlag: string | undefined, env: NodeJS.ProcessEnv): Promise<Target> {
   const file = configFlag ?? (env.SWITCHYARD_CONFIG || DEFAULT_CONFIG_FILES.find((f) => existsSync(f)));
   const config = file === undefined ? undefined : await loadConfigFile(resolve(file));
-  return { storeUrl: resolveStoreUrl(config?.store.url, env), redisUrl: config?.redis.url ?? (env.REDIS_URL || undefined) };
+  return { storeUrl: resolveStoreUrl(config?.store.url, env), redisUrl: resolveRedisUrl(config?.redis.url, env) };
 }
 
 async function openMigrated(t: Target, io: CliIo, verbose: boolean): Promise<Db> {

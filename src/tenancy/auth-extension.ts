@@ -30,6 +30,7 @@ import { registerAdminApi } from './admin-api.ts';
 import { makeAdminGuard } from './admin-scope.ts';
 import { AuthRefused, Authenticator } from './authenticator.ts';
 import { startInvalidationBus, type Invalidation, type InvalidationBus } from './invalidation.ts';
+import { resolveRedisUrl } from '../store/redis.ts';
 import { OPEN_PRINCIPAL, type Principal } from './principal.ts';
 import { TenancyRepository } from './repository.ts';
 
@@ -109,7 +110,7 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
   }
 
   // Cross-instance invalidation when Redis is configured.
-  const redisUrl = config.redis.url ?? (env.REDIS_URL || undefined);
+  const redisUrl = resolveRedisUrl(config.redis.url, env);
   const apply = (change: Invalidation): void => {
     authenticator.invalidate(change);
     if (mode === 'auto') void recount();

@@ -6,8 +6,9 @@
  * Without Redis, each instance still clears its own cache, and others within
  * `auth.cacheTtlMs`.
  *
- * TODO(limits): once src/store/redis.ts (the shared ioredis factory) is on main,
- * build both connections with it.
+ * Its own connections rather than src/store/redis.ts's: a subscriber must queue
+ * its SUBSCRIBE until connected and renew it after each reconnect, which that
+ * fail-fast connection (no offline queue) is built not to do.
  */
 import { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.ts';
