@@ -178,9 +178,14 @@ export class LimitsEnforcer implements GatewayExtension {
     return scopes;
   }
 
-  async #routed(call: ChatCall, decision: RouteDecision): Promise<void> {
+  /** Synchronous when the caller has no limits: nothing to wait for on the hot path. */
+  #routed(call: ChatCall, decision: RouteDecision): Promise<void> | undefined {
     const scopes = this.plan(call.principal);
-    if (scopes.length === 0) return;
+    if (scopes.length === 0) return undefined;
+    return this.#enforce(call, decision, scopes);
+  }
+
+  async #enforce(call: ChatCall, decision: RouteDecision, scopes: ScopePlan[]): Promise<void> {
     const now = Date.now();
     const inputTokens = estimateInputTokens(call.body);
     const needsCost = scopes.some((s) => s.dayNanos !== undefined || s.monthNanos !== undefined);
@@ -207,9 +212,11 @@ export class LimitsEnforcer implements GatewayExtension {
     const state = this.#calls.get(call);
     if (state === undefined) return;
     this.#calls.delete(call);
-    const usage = call.summary.usage;
     const deployment = call.summary.deployment;
     const model = typeof call.body.model === 'string' ? call.body.model : undefined;
+    // A deployment that began answering but whose usage never came (the client left mid-stream,
+    // the stream broke) still read the prompt: charge the estimated input rather than nothing.
+    const usage = call.summary.usage ?? (deployment === undefined ? undefined : { inputTokens: state.admission.inputTokens, outputTokens: 0 });
     const used: Settlement = {
       // Every prompt token counts, cached or not: the estimate admitted the whole prompt too.
       inputTokens: usage === undefined ? 0 : usage.inputTokens + (usage.cacheReadTokens ?? 0) + (usage.cacheWriteTokens ?? 0),
@@ -398,5 +405,12 @@ export function refusal(verdict: Extract<Verdict, { ok: false }>, admission: Adm
     return new GatewayError('SWY_ERR_BUDGET_EXCEEDED', `The ${LIMIT_TEXT[limit]} of ${amount} for ${whose(scope)} does not cover this request: ${when}.`, { headers });
   }
   const value = { requestsPerMinute: scope.rpm, inputTokensPerMinute: scope.itpm, outputTokensPerMinute: scope.otpm, concurrency: scope.concurrency }[limit];
+  if (limit === 'inputTokensPerMinute' && scope.itpm !== undefined && admission.inputTokens > scope.itpm) {
+    return new GatewayError(
+      'SWY_ERR_RATE_LIMITED',
+      `Rate limit: this request alone (about ${admission.inputTokens} input tokens) is over the ${scope.itpm} ${LIMIT_TEXT[limit]} ${whose(scope)} allows.`,
+      { headers },
+    );
+  }
   return new GatewayError('SWY_ERR_RATE_LIMITED', `Rate limit: ${whose(scope)} allows ${value} ${LIMIT_TEXT[limit]}; retry after ${seconds} s.`, { headers });
 }

@@ -144,3 +144,46 @@ test('a daily budget reserves the estimate and settles the actual cost; once spe
   assert.ok(Math.abs(b.spent / 1e9 - spent) < 1e-6, `${b.spent / 1e9} vs ${spent}`);
   assert.ok(spent <= 0.5);
 });
+
+test('a request whose input alone is over the input tokens per minute is told so', async (t) => {
+  const stack = await startStack(t, { yaml: memory(), extensions: [as(key('kt', { inputTokensPerMinute: 200 }))] });
+  const url = `${stack.gateway.url}/v1/messages`;
+  assert.equal((await postJson(url, anthropicBody)).status, 200);
+  const big = await postJson(url, { ...anthropicBody, messages: [{ role: 'user', content: 'word '.repeat(600) }] });
+  assert.equal(big.status, 429);
+  assert.match(String((big.json.error as Record<string, unknown>).message), /this request alone \(about \d+ input tokens\) is over the 200 input tokens per minute/);
+  assert.equal(stack.mock.stats.byPath['/v1/messages'], 1);
+});
+
+test('a stream the client abandons before its usage arrived is charged its estimated input, not nothing', async (t) => {
+  const pricing = 'pricing: { models: { "upstream-gpt": { input: 1000, output: 1000 } } }';
+  const stack = await startStack(t, {
+    yaml: (url) => defaultYaml(url, `limits: { backend: memory }\n${pricing}`),
+    mock: { tokensPerSecond: 20, outputTokens: 200 },
+    extensions: [as(key('ks', { budgetDayUsd: 10 }))],
+  });
+  const controller = new AbortController();
+  const res = await fetch(`${stack.gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...openaiBody, stream: true, stream_options: { include_usage: true } }),
+    signal: controller.signal,
+  });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  await reader.read();
+  controller.abort();
+  await reader.read().catch(() => undefined);
+  const limits = enforcer(stack.gateway);
+  const day = `d:${periodsAt(Date.now()).day}`;
+  let settled = false;
+  for (let i = 0; i < 100 && !settled; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    settled = limits.local.budget('key:ks', day).reserved === 0;
+  }
+  assert.ok(settled, 'the reservation was released');
+  const spent = limits.local.budget('key:ks', day).spent;
+  assert.ok(spent > 0, 'charged');
+  // Only the input: far less than the 200-token reply would have cost.
+  assert.ok(spent < 100 * 1000 * 1000, String(spent));
+});

@@ -72,7 +72,8 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-export async function privateRedis(t: TestContext): Promise<PrivateRedis> {
+/** Undefined (and the test skipped loudly) when redis-server cannot run here; under CI=true that fails. */
+export async function privateRedis(t: TestContext): Promise<PrivateRedis | undefined> {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
@@ -86,7 +87,11 @@ export async function privateRedis(t: TestContext): Promise<PrivateRedis> {
     });
   };
   const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const spawned = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    child = spawned;
+    const failed = new Promise<Error>((resolve) => spawned.once('error', resolve));
+    const exited = await Promise.race([failed, new Promise<undefined>((r) => setTimeout(r, 50, undefined))]);
+    if (exited !== undefined) throw new Error(`cannot run redis-server: ${exited.message}`);
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => {});
     try {
@@ -106,7 +111,14 @@ export async function privateRedis(t: TestContext): Promise<PrivateRedis> {
     }
   };
   t.after(stop);
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    if (process.env.CI === 'true') throw err;
+    console.warn(`\n*** SKIPPING Redis outage test: ${(err as Error).message} ***\n`);
+    t.skip('no redis-server');
+    return undefined;
+  }
   return { url, start, stop };
 }
 
