@@ -207,6 +207,9 @@ test('two gateways on one redis: one rate limit and one budget are never exceede
   const roomyResults = await burst('roomy', 60, 6);
   assert.deepEqual(roomyResults.map((r) => r.status).filter((s) => s !== 200), []);
   const { day, month } = periodsAt(Date.now());
+  // Settlements run when each response has closed on the gateway's side, just after the client has it.
+  const settledAll = (keyId: string) => until(async () => (await enforcer(one.gateway).shared!.budget('tb', keyId, `d:${day}`)).reserved === 0);
+  assert.ok(await settledAll('key:roomy'));
   const roomySpent = await enforcer(one.gateway).shared!.budget('tb', 'key:roomy', `d:${day}`);
   const roomyCost = roomyResults.reduce((sum, r) => sum + Math.round(costOf(r) * 1e9), 0);
   assert.deepEqual(roomySpent, { spent: roomyCost, reserved: 0 });
@@ -220,6 +223,7 @@ test('two gateways on one redis: one rate limit and one budget are never exceede
   assert.ok(ok.length > 0 && spentOut.length > 0, `${ok.length} admitted, ${spentOut.length} refused`);
   assert.ok(spentOut.every((r) => /daily budget/.test(r.text) && !/in flight/.test(r.text)));
   const actual = ok.reduce((sum, r) => sum + Math.round(costOf(r) * 1e9), 0);
+  assert.ok(await settledAll('key:tight'));
   const settled = await enforcer(two.gateway).shared!.budget('tb', 'key:tight', `d:${day}`);
   assert.equal(settled.reserved, 0, 'nothing stays reserved');
   assert.equal(settled.spent, actual, 'settled spend is the sum of actual costs');
