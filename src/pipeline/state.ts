@@ -40,9 +40,15 @@ export class StateHolder {
   get current(): GatewayState {
     return this.#current;
   }
-  /** Publishes `next`, which first takes over the health of deployments that still exist. */
+  /** Publishes `next`, which first takes over the health of deployments and the rests of pool keys that still exist. */
   swap(next: GatewayState): void {
-    if (next !== this.#current) next.resilience.adopt(this.#current.resilience);
+    if (next !== this.#current) {
+      next.resilience.adopt(this.#current.resilience);
+      for (const [name, provider] of next.providers) {
+        const previous = this.#current.providers.get(name)?.keyPool;
+        if (previous !== undefined) provider.keyPool?.adopt(previous);
+      }
+    }
     this.#current = next;
   }
 }

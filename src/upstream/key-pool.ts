@@ -48,6 +48,18 @@ export class KeyPool {
     return soonest;
   }
 
+  /**
+   * Takes over the rests of `previous` (the pool of the config being
+   * replaced) for every key both pools hold: a reload must not bring a
+   * rate-limited or refused key back early.
+   */
+  adopt(previous: KeyPool): void {
+    for (let i = 0; i < this.#keys.length; i++) {
+      const j = previous.#keys.findIndex((k) => k.key === this.#keys[i]!.key);
+      if (j !== -1) this.#restUntil[i] = Math.max(this.#restUntil[i]!, previous.#restUntil[j]!);
+    }
+  }
+
   /** Rests a key for `ms`; true if another key can serve now. */
   rest(index: number, ms: number, now = performance.now()): boolean {
     this.#restUntil[index] = Math.max(this.#restUntil[index]!, now + ms);

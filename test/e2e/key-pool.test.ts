@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseConfig } from '../../src/config/index.ts';
 import { postJson, startStack } from './stack.ts';
 
 test('a key that gets a 429 rests alone: the request goes out at once with another key', async (t) => {
@@ -68,4 +69,22 @@ routes: { default: m }
   assert.deepEqual(keysUsed, ['sk-revoked', 'sk-good', 'sk-good', 'sk-good', 'sk-good']);
   // The deployment never saw the refusal.
   assert.equal(gateway.holder.current.resilience.registry.get('pooled/m')!.snapshot().windowFailures, 0);
+});
+
+test('a reload keeps a refused key resting', async (t) => {
+  const yaml = (url: string): string => `
+server: { host: 127.0.0.1, port: 0 }
+providers:
+  - { name: pooled, protocol: anthropic, baseUrl: "${url}", apiKeys: [ { key: sk-revoked, weight: 1000 }, { key: sk-good, weight: 1 } ] }
+models:
+  - { name: m, deployments: [ { provider: pooled, model: m } ] }
+routes: { default: m }
+`;
+  const { gateway, mock } = await startStack(t, { mock: { requireApiKey: 'sk-good' }, yaml });
+  const ask = () => postJson(`${gateway.url}/v1/messages`, { model: 'm', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
+  assert.equal((await ask()).status, 200);
+  await gateway.reload(parseConfig(yaml(mock.url).replace('model: m }', 'model: m2 }'), { env: {} }));
+  for (let i = 0; i < 3; i++) assert.equal((await ask()).status, 200);
+  const keysUsed = mock.stats.last.filter((r) => r.path === '/v1/messages').map((r) => String(r.headers['x-api-key']));
+  assert.deepEqual(keysUsed, ['sk-revoked', 'sk-good', 'sk-good', 'sk-good', 'sk-good']);
 });
