@@ -42,6 +42,8 @@ export const errorCatalogue = {
   SWY_ERR_FORBIDDEN: { status: 403, kind: 'permission' },
   /** The admin API: the thing exists already, or is in a state that forbids the change. */
   SWY_ERR_CONFLICT: { status: 409, kind: 'invalid_request' },
+  /** The usage ledger's queue stayed full (the store is down or too slow); Anthropic clients get 529, like SWY_ERR_OVERLOADED. */
+  SWY_ERR_LEDGER_BACKLOG: { status: 503, kind: 'overloaded' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

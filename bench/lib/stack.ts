@@ -27,7 +27,7 @@ export interface BenchStack {
   gateway: Child;
 }
 
-export function gatewayYaml(mockUrl: string, port: number, logLevel: string): string {
+export function gatewayYaml(mockUrl: string, port: number, logLevel: string, storeUrl = 'sqlite::memory:'): string {
   return `# Written by bench/run.ts for one bench run.
 server: { host: 127.0.0.1, port: ${port} }
 providers:
@@ -38,6 +38,8 @@ models:
   - { name: claude-mock, deployments: [ { provider: ant, model: upstream-claude } ] }
 routes: { default: claude-mock }
 logging: { level: ${logLevel} }
+# The usage ledger writes here (a file in the run's temporary directory), as it would in production.
+store: { url: "${storeUrl}" }
 `;
 }
 
@@ -72,7 +74,7 @@ export async function startBenchStack(children: ChildSet, options: StackOptions)
   await waitReady(`${floorUrl}/health`, floor, (s) => s === 200);
 
   const configFile = join(tmpDir, 'switchyard.yaml');
-  writeFileSync(configFile, gatewayYaml(mockUrl, gatewayPort, options.gatewayLogLevel));
+  writeFileSync(configFile, gatewayYaml(mockUrl, gatewayPort, options.gatewayLogLevel, `sqlite:${join(tmpDir, 'switchyard.db')}`));
   const gateway = children.start({
     name: 'gateway',
     args: [cli, 'start', '--config', configFile, '--port', String(gatewayPort), '--log-format', 'json'],

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `switchyard` command. Subcommands: start, mock-provider, config check, code.
+ * The `switchyard` command. Subcommands: start, mock-provider, config check, code, usage.
  */
 import { runConfigCheck } from '../config/check.ts';
 import { runMockProviderCli } from '../mock/cli.ts';
 import { runCode } from './code.ts';
 import { runStart } from './start.ts';
 import { runTenancyCli } from './tenancy.ts';
+import { runUsage } from './usage.ts';
 
 const usage = `Usage: switchyard <command> [options]
 
@@ -21,6 +22,8 @@ Commands:
   tenants create NAME | list            manage tenants (each takes --config FILE)
   keys create --tenant NAME [options] | list [--tenant NAME] | revoke ID | rotate ID
                           manage API keys; \`keys create --help\` lists the options
+  usage [--tenant NAME] [--key ID] [--by day|hour|model|key|deployment|tenant] [--from T] [--to T] [--json] [--config FILE]
+                          usage and cost from the ledger; \`usage prune [--days N]\` applies retention now
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -41,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
     case 'tenants':
     case 'keys':
       return runTenancyCli(command, rest);
+    case 'usage':
+      return runUsage(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -13,6 +13,7 @@ import { chainHooks, type GatewayExtension } from '../pipeline/hooks.ts';
 import type { Db } from '../store/db.ts';
 import { openStore } from '../store/index.ts';
 import { authExtension } from '../tenancy/auth-extension.ts';
+import { usageLedger } from '../usage/extension.ts';
 import { buildApp } from './app.ts';
 import { uiExtension } from '../ui/index.ts';
 import { limitsExtension } from '../tenancy/limits.ts';
@@ -47,6 +48,7 @@ const extensionFactories: readonly ExtensionFactory[] = [
   // Authentication goes first (it sets call.principal), then limits, then what records the outcome.
   authExtension(),
   limitsExtension,
+  usageLedger,
   (context) => uiExtension(context),
 ];
 

@@ -180,7 +180,12 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
   });
   // A broken idle connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
-  if (schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  if (schema !== undefined) {
+    // Two instances starting at once both pass IF NOT EXISTS; the loser's duplicate error means the schema is there.
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch((err: { code?: string }) => {
+      if (err.code !== '23505' && err.code !== '42P06') throw err;
+    });
+  }
   else await pool.query('SELECT 1');
   return new PostgresDb(pool, maskUrl(url));
 }

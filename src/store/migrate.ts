@@ -28,7 +28,7 @@ export async function migrate(db: Db, migrations: readonly Migration[], onProgre
     if (ids.has(m.id)) throw new Error(`Two migrations share id ${m.id}.`);
     ids.add(m.id);
   }
-  await db.run('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+  await ensureMigrationsTable(db);
   const ordered = [...migrations].sort((a, b) => a.id - b.id);
   const applied: string[] = [];
   for (const [index, migration] of ordered.entries()) {
@@ -46,9 +46,20 @@ export async function migrate(db: Db, migrations: readonly Migration[], onProgre
   return applied;
 }
 
+/**
+ * Two instances starting at once on PostgreSQL would both pass IF NOT EXISTS
+ * and one would fail on the catalog's unique index: the lock makes them take turns.
+ */
+async function ensureMigrationsTable(db: Db): Promise<void> {
+  await db.transaction(async (tx) => {
+    if (tx.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock(?)', [0x5717_0000]);
+    await tx.run('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+  });
+}
+
 /** The ids already applied, in order. */
 export async function appliedMigrations(db: Db): Promise<number[]> {
-  await db.run('CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+  await ensureMigrationsTable(db);
   const rows = await db.all<{ id: number }>('SELECT id FROM schema_migrations ORDER BY id');
   return rows.map((r) => Number(r.id));
 }

@@ -47,7 +47,9 @@ export async function startStack(
   const mock = await startMockProvider({ host: '127.0.0.1', port: 0, ...options.mock });
   t.after(() => mock.close());
   const yaml = options.yaml ?? ((url: string) => defaultYaml(url, '', options.providerHeaders));
-  const config = parseConfig(yaml(mock.url), { env: {} });
+  const text = yaml(mock.url);
+  // A config without a store gets a throwaway in-memory one: never the shared ./data file or DATABASE_URL.
+  const config = parseConfig(/^store:/m.test(text) ? text : `${text}\nstore: { url: "sqlite::memory:" }\n`, { env: {} });
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {

@@ -5,5 +5,6 @@
  */
 import type { Migration } from '../migrate.ts';
 import { tenantsAndKeys } from './0001-tenants-and-keys.ts';
+import { usageEvents } from './0100-usage-events.ts';
 
-export const migrations: readonly Migration[] = [tenantsAndKeys];
+export const migrations: readonly Migration[] = [tenantsAndKeys, usageEvents];
