@@ -1,12 +1,19 @@
 /**
  * What the ledger charges for a call: its usage at the price of the deployment
- * that answered. The one place the ledger meets pricing (src/usage/pricing.ts,
- * owned by the limits work); rebuilt on every config reload.
+ * that answered (src/usage/pricing.ts: config prices, then deployment prices,
+ * then the built-in defaults, then the fallback; 0 when nothing prices it).
+ * Built from one config snapshot; the ledger rebuilds it on every reload.
  */
 import type { Config } from '../config/index.ts';
 import type { CostFn } from './event.ts';
+import { pricedDeployment, priceTableFromConfig } from './pricing.ts';
 
-/** Until pricing lands on main every event is recorded at cost 0. */
-export function costFunction(_config: Config): CostFn {
-  return () => 0;
+export function costFunction(config: Config): CostFn {
+  const prices = priceTableFromConfig(config);
+  return (call) => {
+    const { usage, deployment } = call.summary;
+    if (usage === undefined || deployment === undefined) return 0;
+    const requested = typeof call.body.model === 'string' ? call.body.model : undefined;
+    return prices.costOf(usage, pricedDeployment(deployment, requested));
+  };
 }

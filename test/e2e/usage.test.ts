@@ -37,6 +37,7 @@ models:
 routes: { default: claude-mock }
 store: { url: "${storeUrl}" }
 admin: { apiKeys: ["${ADMIN_KEY}"] }
+pricing: { models: { upstream-claude: { input: 3, output: 15 }, upstream-gpt: { input: 2, output: 8 } } }
 usage: { ${usage} }
 `;
 }
@@ -132,6 +133,9 @@ test('every finished chat request becomes a usage event: tokens as the client sa
   assert.equal(okRow.input_tokens, usage.input_tokens);
   assert.equal(okRow.output_tokens, usage.output_tokens);
   assert.ok(usage.output_tokens > 0);
+  // pricing.models: upstream-claude at $3 in / $15 out per million tokens.
+  assert.ok(Math.abs(Number(okRow.cost_usd) - (usage.input_tokens * 3 + usage.output_tokens * 15) / 1e6) < 1e-12);
+  assert.ok(Number(okRow.cost_usd) > 0);
   assert.equal(okRow.status, 200);
   assert.equal(okRow.error, null);
   assert.equal(okRow.attempts, 1);
@@ -152,6 +156,8 @@ test('every finished chat request becomes a usage event: tokens as the client sa
   assert.equal(streamRow.output_tokens, usageChunk?.usage?.completion_tokens);
   assert.equal(streamRow.input_tokens, usageChunk?.usage?.prompt_tokens);
   assert.equal(typeof streamRow.ttft_ms, 'number', 'a stream has a time to first token');
+  const u = usageChunk!.usage!;
+  assert.ok(Math.abs(Number(streamRow.cost_usd) - (u.prompt_tokens * 2 + u.completion_tokens * 8) / 1e6) < 1e-12);
 
   const refusedRow = await rowFor(db, `${id}-refused`);
   assert.equal(refusedRow.status, 401);
@@ -181,10 +187,11 @@ test('GET /admin/v1/usage needs an admin key and answers totals and breakdowns, 
 
   const all = await get('?by=tenant');
   assert.equal(all.status, 200);
-  const report = (await all.json()) as { totals: { requests: number; outputTokens: number }; rows: Array<{ group: string; name: string; requests: number }>; by: string };
+  const report = (await all.json()) as { totals: { requests: number; outputTokens: number; costUsd: number }; rows: Array<{ group: string; name: string; requests: number }>; by: string };
   assert.equal(report.by, 'tenant');
   assert.equal(report.totals.requests, 4);
   assert.ok(report.totals.outputTokens > 0);
+  assert.ok(report.totals.costUsd > 0, 'priced by pricing.models');
   assert.deepEqual(
     report.rows.map((r) => [r.group, r.name, r.requests]).sort(),
     [
