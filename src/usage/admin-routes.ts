@@ -1,18 +1,19 @@
 /**
  * `GET /admin/v1/usage`: usage totals and a breakdown, for admins. The
- * querystring and response schemas validate and serialize the route and
- * describe it in the OpenAPI document.
+ * authentication extension's guard admits every `/admin/*` request and
+ * resolves its scope (src/tenancy/admin-scope.ts): a global admin sees every
+ * tenant, a tenant's admin only its own. The querystring and response schemas
+ * validate and serialize the route and describe it in /openapi.json.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
+import { adminScope, assertTenantVisible } from '../tenancy/admin-scope.ts';
 import { parseTimeBound, resolveTenantId, usageGroupings, type UsageGrouping, type UsageQueries } from './queries.ts';
 
 export interface UsageRouteOptions {
   readonly db: Db;
   readonly queries: UsageQueries;
-  /** Refuses a request without an admin credential (Fastify onRequest hook). */
-  readonly guard: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
 
 const totalsProperties = {
@@ -85,16 +86,20 @@ function bound(value: string | undefined, end: boolean, name: string): number | 
 export function registerUsageRoutes(app: FastifyInstance, options: UsageRouteOptions): void {
   app.get<{ Querystring: UsageQuerystring }>(
     '/admin/v1/usage',
-    {
-      onRequest: options.guard,
-      schema: usageRouteSchema,
-    },
+    { schema: usageRouteSchema },
     async (request) => {
+      // Throws 401 when the admin guard did not run: closed, never open, by default.
+      const scope = adminScope(request);
       const q = request.query;
       const from = bound(q.from, false, 'from');
       const to = bound(q.to, true, 'to');
       if (from !== undefined && to !== undefined && from >= to) throw new GatewayError('SWY_ERR_INVALID_REQUEST', '`from` must be before `to`.');
-      const tenantId = q.tenant === undefined ? undefined : await resolveTenantId(options.db, q.tenant);
+      let tenantId = q.tenant === undefined ? undefined : await resolveTenantId(options.db, q.tenant);
+      if (scope.tenantId !== undefined) {
+        // A tenant's admin sees only its own tenant: another one is "not found", whether it exists or not.
+        if (tenantId !== undefined) assertTenantVisible(scope, tenantId, `tenant '${q.tenant}'`);
+        tenantId = scope.tenantId;
+      }
       return options.queries.report({ tenantId, keyId: q.key, by: q.by, from, to });
     },
   );

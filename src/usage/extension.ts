@@ -15,7 +15,6 @@ import { overloadedStatus } from '../errors.ts';
 import type { ChatCall } from '../pipeline/chat.ts';
 import type { GatewayExtension, RequestEnd } from '../pipeline/hooks.ts';
 import type { GatewayState } from '../pipeline/state.ts';
-import { requireAdmin } from '../server/admin-auth.ts';
 import type { ExtensionContext } from '../server/gateway.ts';
 import { registerUsageRoutes } from './admin-routes.ts';
 import { costFunction } from './cost.ts';
@@ -103,7 +102,7 @@ export async function usageLedger(context: ExtensionContext): Promise<UsageLedge
       },
     },
     routes(app) {
-      registerUsageRoutes(app, { db, queries, guard: requireAdmin(() => holder.current.config.admin.apiKeys) });
+      registerUsageRoutes(app, { db, queries });
     },
     reloaded(state: GatewayState) {
       cost = costFunction(state.config);

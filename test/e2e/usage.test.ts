@@ -1,21 +1,22 @@
 /**
  * The usage ledger end to end: requests through a real gateway (and the mock
  * provider) become usage events with the tokens the client was told, the
- * status it got and who it was; a close writes every event; a failing store
- * keeps events queued, says so, and holds new requests back; two gateways on
- * one PostgreSQL write every event exactly once; the admin endpoint answers.
+ * cost, the status it got and who it was (real tenants and keys); a close
+ * writes every event; a failing store keeps events queued, says so, and holds
+ * new requests back; two gateways on one PostgreSQL write every event exactly
+ * once; the admin endpoint answers, and a tenant's admin sees only its tenant.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { parseConfig } from '../../src/config/index.ts';
-import { GatewayError } from '../../src/errors.ts';
 import { startMockProvider, type MockProvider } from '../../src/mock/server.ts';
 import type { GatewayExtension } from '../../src/pipeline/hooks.ts';
 import { startGateway, type ExtensionContext, type Gateway } from '../../src/server/gateway.ts';
 import { openDb, type Db } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { migrations } from '../../src/store/migrations/index.ts';
+import { TenancyRepository } from '../../src/tenancy/repository.ts';
 import { USAGE_EXTENSION_NAME, type UsageLedger } from '../../src/usage/extension.ts';
 import { freshPostgresUrl, freshSqliteUrl, postgresAvailable } from '../store/backends.ts';
 import { captureLogger, countEvents, waitFor } from '../usage/helpers.ts';
@@ -42,21 +43,29 @@ usage: { ${usage} }
 `;
 }
 
-/** A test extension: who is calling (`x-tenant`), refusals (`x-refuse`), and a handle on the gateway's store. */
-function testExtension(onStore: (db: Db) => void) {
+/** A test extension that hands the test the gateway's own store. */
+function storeHandle(onStore: (db: Db) => void) {
   return async (context: ExtensionContext): Promise<GatewayExtension> => {
     onStore(await context.store());
-    return {
-      name: 'test-principal',
-      hooks: {
-        admit(call) {
-          if (call.headers['x-refuse'] === 'yes') throw new GatewayError('SWY_ERR_UNAUTHORIZED', 'refused by the test');
-          const tenant = call.headers['x-tenant'];
-          if (typeof tenant === 'string') call.principal = { kind: 'key', tenantId: `t_${tenant}`, tenantName: tenant, keyId: `k_${tenant}` };
-        },
-      },
-    };
+    return { name: 'test-store-handle' };
   };
+}
+
+/** Two tenants with a key each, and an admin key for the first; created before the gateway starts (auth then requires keys). */
+async function seedTenants(storeUrl: string) {
+  const db = await openDb(storeUrl);
+  try {
+    await migrate(db, migrations);
+    const repo = new TenancyRepository(db);
+    const acme = await repo.createTenant('acme');
+    const bolt = await repo.createTenant('bolt');
+    const acmeKey = await repo.createKey({ tenantId: acme.id, name: 'acme-app' });
+    const boltKey = await repo.createKey({ tenantId: bolt.id, name: 'bolt-app' });
+    const acmeAdmin = await repo.createKey({ tenantId: acme.id, name: 'acme-admin', admin: true });
+    return { acme, bolt, acmeKey, boltKey, acmeAdmin };
+  } finally {
+    await db.close();
+  }
 }
 
 interface Running {
@@ -74,7 +83,7 @@ async function start(t: TestContext, storeUrl: string, usage = '', mock?: MockPr
   }
   let db: Db | undefined;
   const { logger, lines } = captureLogger();
-  const gateway = await startGateway({ config: parseConfig(yaml(mock.url, storeUrl, usage), { env: {} }), port: 0, logger, extensions: [testExtension((d) => (db = d))] });
+  const gateway = await startGateway({ config: parseConfig(yaml(mock.url, storeUrl, usage), { env: {} }), port: 0, logger, extensions: [storeHandle((d) => (db = d))] });
   let closed = false;
   const close = gateway.close.bind(gateway);
   gateway.close = async () => {
@@ -100,30 +109,33 @@ async function rowFor(db: Db, requestId: string): Promise<Record<string, unknown
   return row;
 }
 
-test('every finished chat request becomes a usage event: tokens as the client saw them, status, who, where, timings', async (t) => {
-  const { gateway, ledger, db } = await start(t, 'sqlite::memory:');
+test('every finished chat request becomes a usage event: tokens as the client saw them, cost, status, who, where, timings', async (t) => {
+  const url = freshSqliteUrl(t);
+  const { acme, acmeKey } = await seedTenants(url);
+  const { gateway, ledger, db } = await start(t, url);
   const id = randomBytes(4).toString('hex');
+  const asAcme = { 'x-api-key': acmeKey.secret };
 
-  const ok = await send(gateway, `${id}-ok`, { 'x-tenant': 'acme' });
+  const ok = await send(gateway, `${id}-ok`, asAcme);
   assert.equal(ok.status, 200);
   const streamed = await fetch(`${gateway.url}/v1/chat/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-request-id': `${id}-stream`, 'x-tenant': 'acme' },
+    headers: { 'content-type': 'application/json', 'x-request-id': `${id}-stream`, authorization: `Bearer ${acmeKey.secret}` },
     body: JSON.stringify({ model: 'gpt-mock', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'stream it' }] }),
   });
   const sse = await streamed.text();
   assert.equal(streamed.status, 200);
-  const refused = await send(gateway, `${id}-refused`, { 'x-refuse': 'yes' });
+  const refused = await send(gateway, `${id}-refused`, { 'x-api-key': 'sk-swy-not-a-real-key' });
   assert.equal(refused.status, 401);
-  const failed = await postJson(`${gateway.url}/v1/messages`, { ...anthropicBody, model: 'bad-mock' }, { 'x-request-id': `${id}-failed`, 'x-tenant': 'acme' });
+  const failed = await postJson(`${gateway.url}/v1/messages`, { ...anthropicBody, model: 'bad-mock' }, { 'x-request-id': `${id}-failed`, ...asAcme });
   assert.equal(failed.status, 400);
   await ledger.flush();
 
   const usage = ok.json.usage as { input_tokens: number; output_tokens: number };
   const okRow = await rowFor(db, `${id}-ok`);
-  assert.equal(okRow.tenant_id, 't_acme');
+  assert.equal(okRow.tenant_id, acme.id);
   assert.equal(okRow.tenant_name, 'acme');
-  assert.equal(okRow.key_id, 'k_acme');
+  assert.equal(okRow.key_id, acmeKey.record.id);
   assert.equal(okRow.surface, 'anthropic');
   assert.equal(okRow.stream, 0);
   assert.equal(okRow.rule, 'model');
@@ -163,6 +175,7 @@ test('every finished chat request becomes a usage event: tokens as the client sa
   assert.equal(refusedRow.status, 401);
   assert.equal(refusedRow.error, 'SWY_ERR_UNAUTHORIZED');
   assert.equal(refusedRow.tenant_id, null, 'nobody was authenticated');
+  assert.equal(refusedRow.key_id, null);
   assert.equal(refusedRow.model, null);
   assert.equal(refusedRow.input_tokens, 0);
   assert.equal(refusedRow.cost_usd, 0);
@@ -172,22 +185,28 @@ test('every finished chat request becomes a usage event: tokens as the client sa
   assert.equal(failedRow.deployment, 'bad/upstream-bad', 'the deployment that was tried');
   assert.equal(failedRow.error, 'SWY_ERR_UPSTREAM_STATUS');
   assert.equal(failedRow.output_tokens, 0);
+  assert.equal(failedRow.tenant_id, acme.id);
   assert.equal(await countEvents(db), 4);
+  const stored = JSON.stringify(await db.all('SELECT * FROM usage_events'));
+  assert.ok(!stored.includes(acmeKey.secret), 'no key secret in the ledger');
 });
 
-test('GET /admin/v1/usage needs an admin key and answers totals and breakdowns, with bad input refused in shape', async (t) => {
-  const { gateway, ledger } = await start(t, 'sqlite::memory:', 'queryCacheMs: 0');
-  for (let i = 0; i < 3; i++) assert.equal((await send(gateway, `adm-a-${i}`, { 'x-tenant': 'acme' })).status, 200);
-  assert.equal((await send(gateway, 'adm-b-0', { 'x-tenant': 'bolt' })).status, 200);
+test('GET /admin/v1/usage: totals and breakdowns for a global admin, only its own tenant for a tenant admin, bad input refused in shape', async (t) => {
+  const url = freshSqliteUrl(t);
+  const { acme, bolt, acmeKey, boltKey, acmeAdmin } = await seedTenants(url);
+  const { gateway, ledger } = await start(t, url, 'queryCacheMs: 0');
+  for (let i = 0; i < 3; i++) assert.equal((await send(gateway, `adm-a-${i}`, { 'x-api-key': acmeKey.secret })).status, 200);
+  assert.equal((await send(gateway, 'adm-b-0', { 'x-api-key': boltKey.secret })).status, 200);
   await ledger.flush();
   const get = (query: string, key = ADMIN_KEY) => fetch(`${gateway.url}/admin/v1/usage${query}`, { headers: { authorization: `Bearer ${key}` } });
+  type Report = { totals: { requests: number; outputTokens: number; costUsd: number }; rows: Array<{ group: string; name: string; requests: number }>; by: string; tenantId: string | null };
 
-  const denied = await get('', 'not-an-admin-key');
-  assert.equal(denied.status, 401);
+  assert.equal((await get('', 'not-an-admin-key')).status, 401);
+  assert.equal((await get('', acmeKey.secret)).status, 403, 'a tenant key without the admin scope');
 
   const all = await get('?by=tenant');
   assert.equal(all.status, 200);
-  const report = (await all.json()) as { totals: { requests: number; outputTokens: number; costUsd: number }; rows: Array<{ group: string; name: string; requests: number }>; by: string };
+  const report = (await all.json()) as Report;
   assert.equal(report.by, 'tenant');
   assert.equal(report.totals.requests, 4);
   assert.ok(report.totals.outputTokens > 0);
@@ -195,18 +214,27 @@ test('GET /admin/v1/usage needs an admin key and answers totals and breakdowns, 
   assert.deepEqual(
     report.rows.map((r) => [r.group, r.name, r.requests]).sort(),
     [
-      ['t_acme', 'acme', 3],
-      ['t_bolt', 'bolt', 1],
-    ],
+      [acme.id, 'acme', 3],
+      [bolt.id, 'bolt', 1],
+    ].sort(),
   );
 
-  const oneTenant = (await (await get('?tenant=t_acme&by=day')).json()) as { totals: { requests: number }; rows: Array<{ group: string }> };
-  assert.equal(oneTenant.totals.requests, 3);
-  assert.equal(oneTenant.rows.length, 1);
-  assert.equal(oneTenant.rows[0]!.group, `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`);
+  const byName = (await (await get('?tenant=acme&by=day')).json()) as Report;
+  assert.equal(byName.tenantId, acme.id, 'a tenant by name');
+  assert.equal(byName.totals.requests, 3);
+  assert.equal(byName.rows.length, 1);
+  assert.equal(byName.rows[0]!.group, `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`);
+  assert.equal(((await (await get(`?key=${boltKey.record.id}`)).json()) as Report).totals.requests, 1);
 
-  const byKey = (await (await get('?key=k_bolt')).json()) as { totals: { requests: number } };
-  assert.equal(byKey.totals.requests, 1);
+  // A tenant's admin sees its own tenant only, whatever it asks for.
+  const own = (await (await get('?by=tenant', acmeAdmin.secret)).json()) as Report;
+  assert.equal(own.tenantId, acme.id);
+  assert.equal(own.totals.requests, 3);
+  assert.deepEqual(own.rows.map((r) => r.group), [acme.id]);
+  const otherTenant = await get(`?tenant=${bolt.id}`, acmeAdmin.secret);
+  assert.equal(otherTenant.status, 404);
+  const otherKey = (await (await get(`?key=${boltKey.record.id}`, acmeAdmin.secret)).json()) as Report;
+  assert.equal(otherKey.totals.requests, 0, "another tenant's key shows nothing");
 
   const badGrouping = await get('?by=week');
   assert.equal(badGrouping.status, 400);
@@ -217,8 +245,14 @@ test('GET /admin/v1/usage needs an admin key and answers totals and breakdowns, 
   const oneDay = await get('?from=2026-11-01&to=2026-11-01');
   assert.equal(oneDay.status, 200, 'a bare end date includes its day, so this range is one day');
   assert.equal(((await oneDay.json()) as { to: string }).to, '2026-11-02T00:00:00.000Z');
-  const reversed = await get('?from=2026-11-03&to=2026-11-01');
-  assert.equal(reversed.status, 400);
+  assert.equal((await get('?from=2026-11-03&to=2026-11-01')).status, 400);
+
+  // Described in the OpenAPI document with its query parameters.
+  const openapi = (await (await fetch(`${gateway.url}/openapi.json`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()) as {
+    paths: Record<string, { get?: { parameters?: Array<{ name: string }> } }>;
+  };
+  const params = openapi.paths['/admin/v1/usage']?.get?.parameters?.map((p) => p.name).sort();
+  assert.deepEqual(params, ['by', 'from', 'key', 'tenant', 'to']);
 });
 
 for (const backend of ['sqlite', 'postgres'] as const) {
@@ -228,7 +262,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     // Nothing is written before close: a one-minute interval and batches larger than the run.
     const { gateway, ledger } = await start(t, url, 'flushIntervalMs: 60000, batchSize: 10000');
     const n = 60;
-    const results = await Promise.all(Array.from({ length: n }, (_, i) => send(gateway, `close-${i}`, { 'x-tenant': 'acme' })));
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => send(gateway, `close-${i}`)));
     assert.ok(results.every((r) => r.status === 200));
     await waitFor(() => ledger.stats().queued === n, 5000, 'every event queued');
     assert.equal(ledger.stats().written, 0);
@@ -236,7 +270,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     const db = await openDb(url);
     t.after(() => db.close());
     assert.equal(await countEvents(db), n);
-    assert.equal(await countEvents(db, "request_id LIKE 'close-%' AND tenant_id = ?", ['t_acme']), n);
+    assert.equal(await countEvents(db, "request_id LIKE 'close-%' AND tenant_id = ?", ['local']), n, 'the open principal on loopback');
   });
 }
 
