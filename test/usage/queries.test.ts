@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { TenancyRepository } from '../../src/tenancy/repository.ts';
 import { insertEvents } from '../../src/usage/insert.ts';
 import { parseTimeBound, resolveTenantId, UsageQueries } from '../../src/usage/queries.ts';
 import { pruneUsage } from '../../src/usage/retention.ts';
@@ -135,13 +136,12 @@ for (const backend of await backends()) {
     assert.equal(await pruneUsage(db, { before: now - 30 * DAY }), 0);
   });
 
-  test(`${backend.name}: a tenant given by name resolves to its id when a tenants table knows it`, async (t) => {
+  test(`${backend.name}: a tenant given by name resolves to its id; anything else is taken as an id`, async (t) => {
     const db = await ledgerDb(t, backend);
-    assert.equal(await resolveTenantId(db, 'acme'), 'acme', 'no tenants table: the value is the id');
-    await db.run('CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL)');
-    await db.run('INSERT INTO tenants (id, name) VALUES (?, ?)', ['t_123', 'acme']);
-    assert.equal(await resolveTenantId(db, 'acme'), 't_123');
-    assert.equal(await resolveTenantId(db, 't_123'), 't_123');
+    assert.equal(await resolveTenantId(db, 'acme'), 'acme', 'no such tenant: the value is the id');
+    const acme = await new TenancyRepository(db).createTenant('acme');
+    assert.equal(await resolveTenantId(db, 'acme'), acme.id);
+    assert.equal(await resolveTenantId(db, acme.id), acme.id);
   });
 }
 
