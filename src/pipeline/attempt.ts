@@ -186,6 +186,22 @@ export async function runAttempt(
   }
 }
 
+/**
+ * The client went away: attempts still running end now (their upstream calls
+ * are being aborted). One that answered keeps no error; the others read
+ * `client_closed`.
+ */
+export function closeOpenAttempts(call: ChatCall): void {
+  const now = performance.now();
+  const { summary } = call;
+  for (const entry of summary.attempts) {
+    if (entry.durationMs !== undefined) continue;
+    entry.durationMs = roundMs(now - call.startedAt - entry.startMs);
+    const answering = summary.status !== undefined && summary.deployment === entry.deployment;
+    if (!answering && entry.error === undefined) entry.error = 'client_closed';
+  }
+}
+
 /** What the rounds of one request have learned so far. */
 export interface RoundTally {
   /** This round sent at least one attempt. */

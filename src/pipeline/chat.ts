@@ -10,7 +10,7 @@ import { decodeRequest } from '../translate/index.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { toGatewayError, writeError } from '../server/error-shapes.ts';
 import type { GatewayState } from './state.ts';
-import { ABORTED, ANSWERED, noteFailure, recordAttempt, runAttempt, type AttemptRecord, type RequestRun, type RoundTally } from './attempt.ts';
+import { ABORTED, ANSWERED, closeOpenAttempts, noteFailure, recordAttempt, runAttempt, type AttemptRecord, type RequestRun, type RoundTally } from './attempt.ts';
 import { hedgedRound } from './hedged.ts';
 import { DENIED } from '../resilience/index.ts';
 import { conversationKey } from '../resilience/sticky.ts';
@@ -60,11 +60,14 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
   const { state, hooks } = deps;
   const { res, summary } = call;
   const abort = new AbortController();
-  // The moment the client goes away, the upstream call is aborted.
+  // The moment the client goes away, the upstream call is aborted. Prepended, so
+  // the attempts read complete by the time the summary is logged and `finished` runs.
   const onClose = (): void => {
-    if (!res.writableFinished) abort.abort();
+    if (res.writableFinished) return;
+    abort.abort();
+    closeOpenAttempts(call);
   };
-  res.once('close', onClose);
+  res.prependOnceListener('close', onClose);
 
   try {
     // The body is decoded into the internal model only when something needs

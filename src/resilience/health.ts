@@ -65,6 +65,11 @@ export interface HealthSnapshot {
   windowRequests: number;
   windowFailures: number;
   consecutiveFailures: number;
+  /** First-byte latencies recorded (see `firstByte`), and their percentiles over the last 128; null before any. */
+  firstByteSamples: number;
+  firstByteP50Ms: number | null;
+  firstByteP95Ms: number | null;
+  firstByteP99Ms: number | null;
 }
 
 export class DeploymentHealth {
@@ -246,6 +251,10 @@ export class DeploymentHealth {
       windowRequests: this.#windowTotal,
       windowFailures: this.#windowFailed,
       consecutiveFailures: this.#consecutive,
+      firstByteSamples: this.firstByte.count,
+      firstByteP50Ms: this.firstByte.percentile(0.5) ?? null,
+      firstByteP95Ms: this.firstByte.percentile(0.95) ?? null,
+      firstByteP99Ms: this.firstByte.percentile(0.99) ?? null,
     };
   }
 

@@ -30,15 +30,27 @@ const NEVER_OPEN = '{ consecutiveFailures: 1000000, errorRate: 1, minRequests: 1
 
 interface Finished {
   summaries: RequestSummary[];
+  /** Each request's attempts as they read when `finished` ran. */
+  copies: AttemptRecord[][];
   extension: ExtensionFactory;
 }
 
 /** Collects every request's summary when its response has closed. */
 function collectSummaries(): Finished {
   const summaries: RequestSummary[] = [];
+  const copies: AttemptRecord[][] = [];
   return {
     summaries,
-    extension: () => ({ name: 'test-summaries', hooks: { finished: (call) => void summaries.push(call.summary) } }),
+    copies,
+    extension: () => ({
+      name: 'test-summaries',
+      hooks: {
+        finished: (call) => {
+          summaries.push(call.summary);
+          copies.push(call.summary.attempts.map((a) => ({ ...a })));
+        },
+      },
+    }),
   };
 }
 
@@ -205,6 +217,11 @@ test('without a fixed delay, the hedge waits for the learned p95 of the deployme
   assert.equal(hedges(stack.summaries).length, 0);
   const learned = stack.gateway.holder.current.resilience.registry.get('slow/a')!.firstByte.percentile(0.95)!;
   assert.ok(learned >= 110 && learned < 5000, `learned p95 ${learned}`);
+  // The learned latency is part of the health snapshot (admin API, dashboard, metrics).
+  const snapshot = stack.gateway.holder.current.resilience.registry.get('slow/a')!.snapshot();
+  assert.equal(snapshot.firstByteSamples, 5);
+  assert.equal(snapshot.firstByteP95Ms, learned);
+  assert.equal(stack.gateway.holder.current.resilience.registry.get('fast/b')!.snapshot().firstByteP95Ms, null);
 
   stack.mock.setOptions({ fault: 'hang' });
   const answer = await ask(stack, '/v1/messages', 'pair', true);
@@ -229,4 +246,91 @@ routes: { default: m }
   assert.throws(() => parseConfig(base('{ delayMs: 100, percentil: 0.9 }'), { env: {} }), /percentil/);
   const config = parseConfig(base('{ percentile: 0.9 }'), { env: {} });
   assert.deepEqual(config.models[0]!.hedge, { percentile: 0.9, minSamples: 20, maxShare: 0.1, burst: 1 });
+});
+
+test('a twin that fails before its first byte leaves the first attempt running, and it still answers', async (t) => {
+  const finished = collectSummaries();
+  const { gateway, mock } = await startStack(t, {
+    extensions: [finished.extension],
+    yaml: (url) => `
+server: { host: 127.0.0.1, port: 0 }
+providers:
+  - { name: slow, protocol: anthropic, baseUrl: "${url}", headers: { x-mock-latency-ms: "400" } }
+  - { name: broken, protocol: anthropic, baseUrl: "${url}", headers: { x-mock-fault: "status:503" } }
+models:
+  - { name: pair, retries: 0, hedge: { delayMs: 100, maxShare: 1, burst: 10 }, deployments: [ { provider: slow, model: a }, { provider: broken, model: b } ] }
+routes: { default: pair }
+`,
+  });
+  const res = await fetch(`${gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'pair', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  assert.match(text, /event: message_stop/);
+  await until('the summary', () => finished.summaries.length === 1);
+  assert.deepEqual(
+    finished.summaries[0]!.attempts.map((a) => [a.deployment, a.hedge, a.error, a.status]),
+    [
+      ['slow/a', undefined, undefined, 200],
+      ['broken/b', true, 'SWY_ERR_UPSTREAM_STATUS', 503],
+    ],
+  );
+  assert.equal(finished.summaries[0]!.deployment, 'slow/a');
+  assert.equal(mock.stats.aborted, 0);
+  // The twin's 503 is a real failure of its deployment; the answer is a success of the other.
+  const registry = gateway.holder.current.resilience.registry;
+  assert.equal(registry.get('broken/b')!.snapshot().windowFailures, 1);
+  assert.equal(registry.get('slow/a')!.snapshot().windowFailures, 0);
+  assert.equal(registry.get('slow/a')!.snapshot().windowRequests, 1);
+});
+
+test('a client that goes away during a hedge race aborts both attempts and leaves nothing in flight', async (t) => {
+  const finished = collectSummaries();
+  const { gateway, mock } = await startStack(t, {
+    extensions: [finished.extension],
+    mock: { fault: 'hang' },
+    yaml: (url) => `
+server: { host: 127.0.0.1, port: 0 }
+providers:
+  - { name: one, protocol: anthropic, baseUrl: "${url}" }
+  - { name: two, protocol: anthropic, baseUrl: "${url}" }
+models:
+  - { name: pair, hedge: { delayMs: 100, maxShare: 1, burst: 10 }, deployments: [ { provider: one, model: a }, { provider: two, model: b } ] }
+routes: { default: pair }
+`,
+  });
+  const controller = new AbortController();
+  const pending = fetch(`${gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'pair', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    signal: controller.signal,
+  });
+  pending.catch(() => undefined);
+  await until('both attempts at the mock', () => mock.stats.inFlight === 2);
+  controller.abort();
+  await until('the summary', () => finished.summaries.length === 1);
+  // Complete when `finished` runs: copied there, not read later.
+  assert.deepEqual(
+    finished.copies[0]!.map((a) => [a.deployment, a.hedge, a.error, typeof a.durationMs]),
+    [
+      ['one/a', undefined, 'client_closed', 'number'],
+      ['two/b', true, 'client_closed', 'number'],
+    ],
+  );
+  await until('both aborts', () => mock.stats.aborted === 2);
+  assert.deepEqual(
+    finished.summaries[0]!.attempts.map((a) => [a.deployment, a.hedge, a.error]),
+    [
+      ['one/a', undefined, 'client_closed'],
+      ['two/b', true, 'client_closed'],
+    ],
+  );
+  const registry = gateway.holder.current.resilience.registry;
+  await until('nothing in flight', () => registry.get('one/a')!.inFlight === 0 && registry.get('two/b')!.inFlight === 0);
+  assert.equal(registry.get('one/a')!.snapshot().windowRequests, 0);
+  assert.equal(registry.get('two/b')!.snapshot().windowRequests, 0);
 });
