@@ -31,7 +31,7 @@ async function jwksServer(t: TestContext) {
   return { url, privateKey: signing.privateKey, fetches: () => fetches };
 }
 
-function sign(key: CryptoKey | Uint8Array, claims: JWTPayload, options: { alg?: string; kid?: string; iss?: string; aud?: string; exp?: string | number } = {}) {
+function sign(key: Parameters<SignJWT["sign"]>[0], claims: JWTPayload, options: { alg?: string; kid?: string; iss?: string; aud?: string; exp?: string | number } = {}) {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: options.alg ?? 'RS256', ...(options.kid === undefined ? {} : { kid: options.kid }) })
     .setIssuer(options.iss ?? ISSUER)
