@@ -1,0 +1,131 @@
+/**
+ * The newcomer's path through the real `switchyard` command (child processes)
+ * and a real gateway on the same config file and store: migrate with progress,
+ * create a tenant and a key with `--rpm 2` (the key alone on the last line),
+ * call the gateway with it until the third call in the minute gets 429, list,
+ * rotate and revoke from the CLI, and the gateway follows (over Redis).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { loadConfigFile } from '../../src/config/index.ts';
+import { startMockProvider } from '../../src/mock/server.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { startGateway } from '../../src/server/gateway.ts';
+import { postJson } from './stack.ts';
+import { anthropicBody, openaiBody } from '../tenancy/helpers.ts';
+import { REDIS_URL, requireRedis, uniquePrefix, until } from '../tenancy/limits-helpers.ts';
+
+const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+function run(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SWITCHYARD_CONFIG: '', DATABASE_URL: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function lastLine(text: string): string {
+  return text.trimEnd().split('\n').at(-1) ?? '';
+}
+
+test('CLI: migrate, tenant, key with --rpm 2; the gateway serves it, limits it, and follows rotate and revoke', async (t) => {
+  if (!(await requireRedis(t))) return;
+  const dir = await mkdtemp(join(tmpdir(), 'swy-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const mock = await startMockProvider({ host: '127.0.0.1', port: 0 });
+  t.after(() => mock.close());
+  const configFile = join(dir, 'switchyard.yaml');
+  await writeFile(
+    configFile,
+    `server: { host: 127.0.0.1, port: 0 }
+providers:
+  - { name: oai, protocol: openai, baseUrl: "${mock.url}/v1", apiKey: "sk-oai-secret" }
+  - { name: ant, protocol: anthropic, baseUrl: "${mock.url}", apiKey: "sk-ant-secret" }
+models:
+  - { name: gpt-mock, deployments: [ { provider: oai, model: upstream-gpt } ] }
+  - { name: claude-mock, deployments: [ { provider: ant, model: upstream-claude } ] }
+routes: { default: claude-mock }
+store: { url: "sqlite:${join(dir, 'data', 'switchyard.db')}" }
+redis: { url: "${REDIS_URL}" }
+limits: { redisPrefix: "${uniquePrefix(t)}" }
+auth: { cacheTtlMs: 300000 }
+`,
+  );
+  const migrated = await run(['migrate', '--config', configFile], dir);
+  assert.equal(migrated.code, 0, migrated.stderr);
+  assert.match(migrated.stderr, /\[1\/\d+\] applying 0001-tenants-and-keys/);
+  assert.match((await run(['migrate', '--config', configFile], dir)).stderr, /already up to date/);
+
+  assert.equal((await run(['tenants', 'create', 'acme', '--config', configFile], dir)).code, 0);
+  const duplicate = await run(['tenants', 'create', 'acme', '--config', configFile], dir);
+  assert.equal(duplicate.code, 1);
+  assert.match(duplicate.stderr, /already exists/);
+
+  const created = await run(['keys', 'create', '--tenant', 'acme', '--rpm', '2', '--models', 'gpt-mock', '--expires', '2099-01-01', '--config', configFile], dir);
+  assert.equal(created.code, 0, created.stderr);
+  const key = lastLine(created.stdout);
+  assert.match(key, /^swy_[\w-]{8}_[\w-]{43}$/, 'the key alone on the last line');
+  const keyId = /key_[\w-]+/.exec(created.stdout)?.[0];
+  assert.ok(keyId);
+
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const gateway = await startGateway({ config: await loadConfigFile(configFile), port: 0, logger: createLogger({ level: 'info', destination }) });
+  t.after(() => gateway.close());
+
+  const call = (k: string, body: Record<string, unknown> = openaiBody) => postJson(`${gateway.url}/v1/chat/completions`, body, { authorization: `Bearer ${k}` });
+  assert.equal((await postJson(`${gateway.url}/v1/chat/completions`, openaiBody)).status, 401, 'no key, no service');
+  assert.equal((await call(key)).status, 200);
+  assert.equal((await call(key)).status, 200);
+  const third = await call(key);
+  assert.equal(third.status, 429, third.text);
+  assert.ok(third.headers.get('retry-after'));
+
+  const listed = await run(['keys', 'list', '--tenant', 'acme', '--json', '--config', configFile], dir);
+  const keys = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
+  assert.equal(keys.length, 1);
+  assert.equal(keys[0]?.status, 'active');
+  assert.deepEqual(keys[0]?.limits, { requestsPerMinute: 2 });
+  assert.ok(!listed.stdout.includes(key), 'a listing never shows the key');
+
+  // A second key, without the rpm limit but scoped to gpt-mock.
+  const other = lastLine((await run(['keys', 'create', '--tenant', 'acme', '--models', 'gpt-mock', '--config', configFile], dir)).stdout);
+  const otherId = /key_[\w-]+/.exec((await run(['keys', 'list', '--config', configFile], dir)).stdout.split('\n').find((l) => !l.startsWith(keyId)) ?? '')?.[0];
+  assert.ok(otherId);
+  assert.equal((await call(other)).status, 200);
+  assert.equal((await postJson(`${gateway.url}/v1/messages`, anthropicBody, { 'x-api-key': other })).status, 403);
+
+  const rotated = await run(['keys', 'rotate', otherId, '--config', configFile], dir);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  const next = lastLine(rotated.stdout);
+  assert.match(next, /^swy_/);
+  assert.ok(await until(async () => (await call(other)).status === 401, 2000), 'the rotated-away key is refused');
+  assert.equal((await call(next)).status, 200);
+
+  assert.equal((await run(['keys', 'revoke', otherId, '--config', configFile], dir)).code, 0);
+  assert.ok(await until(async () => (await call(next)).status === 401, 2000), 'the revoked key is refused');
+
+  const all = logs.join('');
+  for (const secret of [key, other, next]) assert.ok(!all.includes(secret.slice(13)), 'no key in the gateway logs');
+  assert.equal((await run(['keys', 'frobnicate', '--config', configFile], dir)).code, 2);
+});
