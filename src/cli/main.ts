@@ -12,7 +12,7 @@ import { runUsage } from './usage.ts';
 const usage = `Usage: switchyard <command> [options]
 
 Commands:
-  start [--config FILE] [--host H] [--port N] [--log-format json|pretty] [--log-level L]
+  start [--config FILE] [--host H] [--port N] [--log-format json|pretty] [--log-level L] [--allow-open]
                           run the gateway (no config: a built-in example on an in-process mock provider)
   mock-provider [--port N] [--latency MS] [--ttft MS] [--tps N] [--tokens N] [--chunks N] [--fault SPEC]
                           run the OpenAI- and Anthropic-compatible mock provider

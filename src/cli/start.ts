@@ -18,6 +18,7 @@ export async function runStart(argv: string[]): Promise<number> {
       port: { type: 'string', short: 'p' },
       'log-format': { type: 'string' },
       'log-level': { type: 'string' },
+      'allow-open': { type: 'boolean' },
     },
     strict: true,
   });
@@ -53,6 +54,8 @@ export async function runStart(argv: string[]): Promise<number> {
     throw err;
   }
 
+  // Serving without authentication off loopback is only ever on an explicit word.
+  if (values['allow-open'] === true) config = Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, allowOpen: true }) });
   const logger = createLogger({
     level: values['log-level'] ?? config.logging.level,
     format: format ?? config.logging.format,

@@ -11,7 +11,8 @@
  *    keys to manage) until the store holds an active key or a JWT source is
  *    configured. Revoking every key does not open it again: only `mode: open`
  *    does. Bound to any other address it is always required, and the
- *    gateway refuses to start with no way to authenticate unless `auth.allowOpen`.
+ *    gateway refuses to start with no way to authenticate unless `auth.allowOpen`
+ *    (`start --allow-open`) says to run open there too.
  *  - `required`: always required.
  *  - `open`: never (off loopback only with `auth.allowOpen: true`).
  * Mode and JWT settings are read at start; admin keys on every request (reload applies them).
@@ -59,6 +60,8 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
   const env = options.env ?? process.env;
   const { mode, allowOpen, jwt } = config.auth;
   const loopback = isLoopback(context.host);
+  // Off loopback, running open takes an explicit `auth.allowOpen` (or `start --allow-open`).
+  const mayRunOpen = loopback || allowOpen;
   if (mode === 'open' && !loopback && !allowOpen) {
     throw new Error(`auth.mode is open but the gateway binds ${context.host}, not loopback: set auth.allowOpen: true to serve without authentication anyway.`);
   }
@@ -82,27 +85,25 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
 
   const runsOpen = async (): Promise<boolean> => {
     if (mode === 'open') return true;
-    if (mode === 'required' || !loopback || jwt !== undefined) return false;
+    if (mode === 'required' || !mayRunOpen || jwt !== undefined) return false;
     if (storedKeys === 0 && Date.now() - countedAt > KEY_COUNT_MAX_AGE_MS) await recount();
     return storedKeys === 0;
   };
 
-  if (mode === 'auto' && !loopback && storedKeys === 0 && jwt === undefined) {
-    if (!allowOpen) {
-      throw new Error(
-        `The gateway binds ${context.host}, not loopback, and has no way to authenticate clients: create a key ` +
-          '(switchyard tenants create NAME; switchyard keys create --tenant NAME), configure auth.jwt, ' +
-          'or set auth.mode: open with auth.allowOpen: true to serve without authentication.',
-      );
-    }
+  if (mode === 'auto' && !mayRunOpen && storedKeys === 0 && jwt === undefined) {
+    throw new Error(
+      `The gateway binds ${context.host}, not loopback, and has no way to authenticate clients: create a key ` +
+        '(switchyard tenants create NAME; switchyard keys create --tenant NAME), configure auth.jwt, ' +
+        'or set auth.allowOpen: true (start --allow-open) to serve without authentication until a key exists.',
+    );
   }
-  const open = mode === 'open' || (mode === 'auto' && loopback && storedKeys === 0 && jwt === undefined);
+  const open = mode === 'open' || (mode === 'auto' && mayRunOpen && storedKeys === 0 && jwt === undefined);
   if (open) {
     logger.warn(
       { auth: mode, host: context.host },
       mode === 'open'
         ? 'Authentication is OFF (auth.mode: open): every client is served as the local user.'
-        : 'Authentication is OFF: bound to loopback with no API key and no JWT configured; every client is served as the local user. ' +
+        : `Authentication is OFF: bound to ${loopback ? 'loopback' : `${context.host} with auth.allowOpen`} with no API key and no JWT configured; every client is served as the local user. ` +
             'It turns on by itself once a key exists (switchyard keys create --tenant NAME).',
     );
   } else {

@@ -45,7 +45,7 @@ export const jwtSchema = z
  */
 export const authSchema = z.strictObject({
   mode: z.enum(['auto', 'required', 'open']).default('auto'),
-  /** Lets the gateway run open on a non-loopback address (say it explicitly, or it refuses to start). */
+  /** Lets the gateway run open on a non-loopback address (`start --allow-open` too): in `auto` mode until a key exists, in `open` mode always. */
   allowOpen: z.boolean().default(false),
   /** How long a key lookup is cached; revocations also clear the cache at once (and across instances over Redis). */
   cacheTtlMs: z.number().int().min(0).max(300_000).default(30_000),
