@@ -181,10 +181,11 @@ export async function runTenancyCli(command: 'migrate' | 'tenants' | 'keys', arg
     if (command === 'keys' && action === 'list') {
       const tenant = values.tenant === undefined ? undefined : await repo.requireTenant(values.tenant);
       const keys = await repo.listKeys(tenant?.id);
+      const names = new Map((await repo.listTenants()).map((x) => [x.id, x.name]));
       if (json) io.out(JSON.stringify(keys.map((k) => keyView(k))));
       else for (const k of keys) {
         const v = keyView(k);
-        io.out(`${k.id}\t${String(v.prefix)}\t${String(v.status)}\t${k.tenantId}${k.admin ? '\tadmin' : ''}\t${describeLimits(k.limits)}`);
+        io.out(`${k.id}\t${String(v.prefix)}\t${String(v.status)}\t${names.get(k.tenantId) ?? k.tenantId}${k.admin ? '\tadmin' : ''}\t${describeLimits(k.limits)}`);
       }
       return 0;
     }

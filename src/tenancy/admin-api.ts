@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyRequest, FastifySchema } from 'fastify';
 import type { z } from 'zod';
 import { GatewayError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { GatewayState } from '../pipeline/state.ts';
 import { adminScope, assertTenantVisible, requireGlobalAdmin } from './admin-scope.ts';
 import { createKeyBody, createTenantBody, idParams, jsonSchema, keysQuery, tenantParams, zodValidator } from './admin-schemas.ts';
@@ -19,6 +20,8 @@ export interface AdminApiDeps {
   /** Clears caches here and tells the other instances. */
   readonly changed: (change: Invalidation) => Promise<void>;
   readonly reload?: () => Promise<GatewayState>;
+  /** For one audit line per change (who, what; never a secret). */
+  readonly logger: Logger;
 }
 
 /** Parses an ISO date or date-time into epoch ms; a date alone means the end of no day but its start (UTC). */
@@ -87,6 +90,9 @@ export function registerAdminApi(root: FastifyInstance, deps: AdminApiDeps): voi
   void root.register(async (app) => {
     app.setValidatorCompiler(zodValidator);
     const { repo } = deps;
+    const audit = (request: FastifyRequest, what: string, fields: Record<string, unknown>): void => {
+      deps.logger.info({ requestId: request.id, admin: adminScope(request).actor, ...fields }, `admin: ${what}`);
+    };
 
     /** The tenant a request names, if this admin may see it (404 otherwise, whether it exists or not). */
     async function visibleTenant(request: FastifyRequest, idOrName: string): Promise<Tenant> {
@@ -118,6 +124,7 @@ export function registerAdminApi(root: FastifyInstance, deps: AdminApiDeps): voi
       requireGlobalAdmin(adminScope(request));
       const body = parse(createTenantBody, request.body);
       const tenant = await tenancy(() => repo.createTenant(body.name, body.limits));
+      audit(request, 'tenant created', { tenantId: tenant.id, tenant: tenant.name });
       reply.code(201);
       return { tenant: tenantView(tenant) };
     },
@@ -155,6 +162,7 @@ export function registerAdminApi(root: FastifyInstance, deps: AdminApiDeps): voi
       );
       // Instances in `auto` mode learn that a key now exists (and forget it was unknown).
       await deps.changed({ tenantId: tenant.id });
+      audit(request, 'key created', { tenantId: tenant.id, keyId: issued.record.id, prefix: issued.record.prefix });
       reply.code(201);
       return issuedView(issued);
     },
@@ -168,6 +176,7 @@ export function registerAdminApi(root: FastifyInstance, deps: AdminApiDeps): voi
     const key = await visibleKey(request, parse(idParams, request.params).id);
     const revoked = await tenancy(() => repo.revokeKey(key.id));
     await deps.changed({ keyId: key.id });
+    audit(request, 'key revoked', { tenantId: key.tenantId, keyId: key.id });
     return { key: keyView(revoked) };
   });
 
@@ -178,6 +187,7 @@ export function registerAdminApi(root: FastifyInstance, deps: AdminApiDeps): voi
       const key = await visibleKey(request, parse(idParams, request.params).id);
       const issued = await tenancy(() => repo.rotateKey(key.id));
       await deps.changed({ keyId: key.id });
+      audit(request, 'key rotated', { tenantId: key.tenantId, keyId: key.id, prefix: issued.record.prefix });
       return issuedView(issued);
     },
   );

@@ -190,6 +190,7 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
         repo,
         state: () => holder.current,
         changed,
+        logger,
         ...(context.reloadFromSource === undefined ? {} : { reload: context.reloadFromSource }),
       });
     },

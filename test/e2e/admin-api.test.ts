@@ -27,10 +27,12 @@ test('the admin API refuses no key (401), a wrong key (401) and a client key wit
 });
 
 test("a tenant admin key sees and manages only its own tenant; another tenant's data is 404", async (t) => {
-  const { admin, gateway } = await startAuthStack(t);
+  const { admin, gateway, logs } = await startAuthStack(t);
   await admin('POST', '/admin/v1/tenants', { name: 'acme' });
   await admin('POST', '/admin/v1/tenants', { name: 'globex' });
-  const acmeAdmin = String((await admin('POST', '/admin/v1/keys', { tenant: 'acme', admin: true })).json.key);
+  const acmeCreated = await admin('POST', '/admin/v1/keys', { tenant: 'acme', admin: true });
+  const acmeAdmin = String(acmeCreated.json.key);
+  const acmeKeyId = String((acmeCreated.json.record as Record<string, unknown>).id);
   const globexKey = await admin('POST', '/admin/v1/keys', { tenant: 'globex', name: 'globex-ci' });
   const globexId = String((globexKey.json.record as Record<string, unknown>).id);
   const as = (method: string, path: string, body?: unknown) => admin(method, path, body, acmeAdmin);
@@ -61,6 +63,11 @@ test("a tenant admin key sees and manages only its own tenant; another tenant's 
   assert.equal((await as('GET', '/admin/v1/health')).status, 403);
   // Within its tenant it may create keys.
   assert.equal((await as('POST', '/admin/v1/keys', { tenant: 'acme', models: ['gpt-mock'] })).status, 201);
+  // Every change has one audit line naming who did it, and no secret.
+  const audit = logs.filter((l) => String(l.msg).startsWith('admin: '));
+  assert.deepEqual(audit.map((l) => l.msg), ['admin: tenant created', 'admin: tenant created', 'admin: key created', 'admin: key created', 'admin: key created']);
+  assert.equal(audit.at(-1)?.admin, acmeKeyId);
+  assert.ok(!JSON.stringify(logs).includes(acmeAdmin.slice(13)));
   // The globex key still works: nothing the acme admin tried touched it.
   const call = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${String(globexKey.json.key)}` } });
   assert.equal(call.status, 200);
