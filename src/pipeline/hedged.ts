@@ -88,7 +88,8 @@ export async function hedgedRound(run: RequestRun, order: readonly number[], for
     disarm();
     const now = performance.now();
     for (const r of racers) {
-      if (r === me || r.settled) continue;
+      // An attempt that already ended (its duration is set before it settles) keeps its own outcome.
+      if (r === me || r.settled || r.entry.durationMs !== undefined) continue;
       r.entry.error = 'hedge_lost';
       r.entry.durationMs = roundMs(now - r.sentAt);
       r.controller.abort(LOST);
