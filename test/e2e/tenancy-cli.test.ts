@@ -3,7 +3,8 @@
  * and a real gateway on the same config file and store: migrate with progress,
  * create a tenant and a key with `--rpm 2` (the key alone on the last line),
  * call the gateway with it until the third call in the minute gets 429, list,
- * rotate and revoke from the CLI, and the gateway follows (over Redis).
+ * see the usage and its cost with `switchyard usage`, list, rotate and revoke
+ * from the CLI, and the gateway follows (over Redis).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,6 +65,8 @@ store: { url: "sqlite:${join(dir, 'data', 'switchyard.db')}" }
 redis: { url: "${REDIS_URL}" }
 limits: { redisPrefix: "${uniquePrefix(t)}" }
 auth: { cacheTtlMs: 300000 }
+usage: { flushIntervalMs: 50 }
+pricing: { models: { upstream-gpt: { input: 3, output: 15 } } }
 `,
   );
   const migrated = await run(['migrate', '--config', configFile], dir);
@@ -101,6 +104,18 @@ auth: { cacheTtlMs: 300000 }
   assert.equal(third.status, 429, third.text);
   assert.ok(third.headers.get('retry-after'));
 
+  // The newcomer sees those three requests, and what the two answered ones cost, from the CLI.
+  const usage = async () => {
+    const out = await run(['usage', '--tenant', 'acme', '--key', keyId, '--json', '--config', configFile], dir);
+    return JSON.parse(out.stdout) as { totals: { requests: number; errors: number; costUsd: number; inputTokens: number; outputTokens: number } };
+  };
+  let report = await usage();
+  for (let i = 0; i < 5 && report.totals.requests < 3; i++) report = await usage();
+  assert.equal(report.totals.requests, 3);
+  assert.equal(report.totals.errors, 1, "the 429 counts as an error");
+  assert.ok(report.totals.outputTokens > 0);
+  assert.ok(report.totals.costUsd > 0);
+
   const listed = await run(['keys', 'list', '--tenant', 'acme', '--json', '--config', configFile], dir);
   const keys = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
   assert.equal(keys.length, 1);
@@ -109,8 +124,9 @@ auth: { cacheTtlMs: 300000 }
   assert.ok(!listed.stdout.includes(key), 'a listing never shows the key');
 
   // A second key, without the rpm limit but scoped to gpt-mock.
-  const other = lastLine((await run(['keys', 'create', '--tenant', 'acme', '--models', 'gpt-mock', '--config', configFile], dir)).stdout);
-  const otherId = /key_[\w-]+/.exec((await run(['keys', 'list', '--config', configFile], dir)).stdout.split('\n').find((l) => !l.startsWith(keyId)) ?? '')?.[0];
+  const otherCreated = await run(['keys', 'create', '--tenant', 'acme', '--models', 'gpt-mock', '--config', configFile], dir);
+  const other = lastLine(otherCreated.stdout);
+  const otherId = /key_[\w-]+/.exec(otherCreated.stdout)?.[0];
   assert.ok(otherId);
   assert.equal((await call(other)).status, 200);
   assert.equal((await postJson(`${gateway.url}/v1/messages`, anthropicBody, { 'x-api-key': other })).status, 403);
