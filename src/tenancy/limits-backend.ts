@@ -210,6 +210,12 @@ export class MemoryLimitBackend implements LimitBackend {
     }
   }
 
+  /** Adds spend recorded elsewhere (the usage ledger, after a restart) to one scope's period (`d:DAY` or `m:MONTH`). */
+  addSpent(scopeId: string, period: string, nanos: number, now: number): void {
+    const s = this.#state(scopeId, Math.floor(now / WINDOW_MS), now);
+    this.#budget(s, period).spent += nanos;
+  }
+
   /** Spent and reserved nano-USD of one scope in one period (`d:DAY` or `m:MONTH`), for tests and stats. */
   budget(scopeId: string, period: string): { spent: number; reserved: number } {
     const b = this.#scopes.get(scopeId)?.budgets.get(period);

@@ -29,6 +29,8 @@ import { createRedis, describeRedisUrl, resolveRedisUrl, type RedisConnection, t
 import { estimateInputTokens } from './limits-estimate.ts';
 import { IN_FLIGHT_RETRY_MS, MemoryLimitBackend, toNanos, fromNanos, WINDOW_MS, type Admission, type LimitName, type ScopePlan, type Settlement, type Verdict } from './limits-backend.ts';
 import { RedisLimitBackend } from './limits-redis.ts';
+import type { Db } from '../store/db.ts';
+import { UsageQueries } from '../usage/queries.ts';
 
 type LimitsConfig = Config['limits'];
 
@@ -51,6 +53,12 @@ export interface LimitsStats {
 export interface LimitsOptions {
   readonly config: Config;
   readonly logger: Logger;
+  /**
+   * The usage ledger's store: with counters in this process, a budget's spend
+   * so far this day and month is read from it the first time a key or tenant
+   * is seen, so a restart does not hand out the budget again.
+   */
+  readonly store?: () => Promise<Db>;
   /** Defaults to REDIS_URL. */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
@@ -70,7 +78,7 @@ interface CallState {
 
 /** Built-in extension factory (src/server/gateway.ts). */
 export function limitsExtension(context: ExtensionContext): GatewayExtension {
-  return new LimitsEnforcer({ config: context.config, logger: context.logger });
+  return new LimitsEnforcer({ config: context.config, logger: context.logger, ...(context.config.usage.enabled ? { store: context.store } : {}) });
 }
 
 export class LimitsEnforcer implements GatewayExtension {
@@ -104,10 +112,17 @@ export class LimitsEnforcer implements GatewayExtension {
   #failureLogged = false;
   #flushing = false;
   #attempted = false;
+  #queries: Promise<UsageQueries> | undefined;
+  #seedFailureLogged = false;
+  readonly #store: (() => Promise<Db>) | undefined;
+  /** `scope|period` already read from the ledger, and those being read. */
+  readonly #seeded = new Set<string>();
+  readonly #seeding = new Map<string, Promise<void>>();
 
   constructor(options: LimitsOptions) {
     const { config, logger } = options;
     this.#logger = logger;
+    this.#store = options.store;
     this.#limits = config.limits;
     this.#prices = priceTableFromConfig(config);
     // A lease outlives the longest request, so only a crashed instance's slots expire.
@@ -200,6 +215,7 @@ export class LimitsEnforcer implements GatewayExtension {
       leaseUntil: now + this.#leaseMs,
       scopes,
     };
+    if (this.#store !== undefined && this.#shared === undefined && needsCost) await this.#seed(scopes, now);
     const outcome = this.#admit(admission);
     // Stored before the wait: a client that leaves meanwhile still gets its slot released.
     this.#calls.set(call, { admission, outcome });
@@ -245,6 +261,48 @@ export class LimitsEnforcer implements GatewayExtension {
       most = Math.max(most, costOf({ inputTokens, outputTokens: output }, { ...price, input }));
     }
     return most;
+  }
+
+  /** Reads each budget's spend so far from the ledger, once per scope and period in this process. */
+  async #seed(scopes: readonly ScopePlan[], now: number): Promise<void> {
+    const { day, month } = periodsAt(now);
+    const waits: Array<Promise<void>> = [];
+    for (const scope of scopes) {
+      for (const [nanos, period] of [
+        [scope.dayNanos, `d:${day}`],
+        [scope.monthNanos, `m:${month}`],
+      ] as const) {
+        if (nanos === undefined) continue;
+        const id = `${scope.id}|${period}`;
+        if (this.#seeded.has(id)) continue;
+        let seeding = this.#seeding.get(id);
+        if (seeding === undefined) {
+          seeding = this.#readSpent(scope, period, now).then(() => {
+            this.#seeded.add(id);
+            this.#seeding.delete(id);
+          });
+          this.#seeding.set(id, seeding);
+        }
+        waits.push(seeding);
+      }
+    }
+    if (waits.length > 0) await Promise.all(waits);
+  }
+
+  async #readSpent(scope: ScopePlan, period: string, now: number): Promise<void> {
+    try {
+      const queries = (this.#queries ??= this.#store!().then((db) => new UsageQueries(db, { cacheMs: 0 })));
+      const date = new Date(now);
+      const from = period.startsWith('d:')
+        ? Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate())
+        : Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+      const who = scope.id.startsWith('key:') ? { tenantId: scope.slot, keyId: scope.id.slice(4) } : { tenantId: scope.slot };
+      const report = await (await queries).report({ ...who, from, to: now });
+      if (report.totals.costUsd > 0) this.#local.addSpent(scope.id, period, toNanos(report.totals.costUsd), now);
+    } catch (err) {
+      if (!this.#seedFailureLogged) this.#logger.warn({ err }, 'spend so far could not be read from the usage ledger; budgets count from now');
+      this.#seedFailureLogged = true;
+    }
   }
 
   async #admit(admission: Admission): Promise<Outcome | undefined> {

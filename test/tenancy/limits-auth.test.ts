@@ -76,3 +76,37 @@ test('a real key without a budget takes the configured default per key, and its 
   const spent = enforcer(gateway).local.budget(`key:${keyId}`, `d:${periodsAt(Date.now()).day}`).spent;
   assert.ok(spent > 0 && spent <= 0.2e9, String(spent));
 });
+
+test('after a restart, budgets kept in this process resume from the usage ledger instead of starting again', async (t) => {
+  let secret = '';
+  let keyId = '';
+  const extra = 'limits: { backend: memory, keys: { budgetDayUsd: 5 } }\npricing: { models: { "upstream-claude": { input: 1000, output: 1000 } } }';
+  const first = await startAuthStack(t, {
+    extra,
+    before: async (repo) => {
+      const key = await repo.createKey({ tenantId: (await repo.createTenant('acme')).id });
+      secret = key.secret;
+      keyId = key.record.id;
+    },
+  });
+  const headers = { 'x-api-key': secret };
+  for (let i = 0; i < 3; i++) assert.equal((await postJson(`${first.gateway.url}/v1/messages`, anthropicBody, headers)).status, 200);
+  const day = `d:${periodsAt(Date.now()).day}`;
+  const firstLimits = enforcer(first.gateway);
+  for (let i = 0; i < 100 && firstLimits.local.budget(`key:${keyId}`, day).reserved > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  const spentBefore = firstLimits.local.budget(`key:${keyId}`, day).spent;
+  assert.ok(spentBefore > 0);
+  const ledger = first.gateway.extensions.find((e) => e.name === 'usage-ledger') as unknown as { flush(): Promise<void> };
+  await ledger.flush();
+
+  // A second gateway on the same store: a fresh process as far as its counters go.
+  const second = await startAuthStack(t, { extra, storeUrl: first.storeUrl });
+  const res = await postJson(`${second.gateway.url}/v1/messages`, anthropicBody, headers);
+  assert.equal(res.status, 200, res.text);
+  const secondLimits = enforcer(second.gateway);
+  for (let i = 0; i < 100 && secondLimits.local.budget(`key:${keyId}`, day).reserved > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  const spentAfter = secondLimits.local.budget(`key:${keyId}`, day).spent;
+  // What the first spent (the ledger rounds to a millionth of a dollar) plus this request.
+  const thisOne = spentBefore / 3;
+  assert.ok(Math.abs(spentAfter - (spentBefore + thisOne)) < 10_000, `${spentAfter} vs ${spentBefore + thisOne}`);
+});
