@@ -148,7 +148,8 @@ const usd = (n: number): string => `$${n.toFixed(n !== 0 && Math.abs(n) < 0.01 ?
 /** A plain-text table: one row per group and a total line. */
 export function formatReport(report: UsageReport, tenantLabel?: string): string {
   const scope = [tenantLabel === undefined ? undefined : `tenant ${tenantLabel}`, report.keyId === null ? undefined : `key ${report.keyId}`].filter(Boolean).join(', ');
-  const header = `Usage ${report.from} → ${report.to}${scope === '' ? '' : ` (${scope})`}\n\n`;
+  const when = (iso: string): string => iso.replace('T', ' ').replace(/:00\.000Z$|\.\d{3}Z$/, '').replace(/ 00:00$/, '');
+  const header = `Usage from ${when(report.from)} up to ${when(report.to)} UTC${scope === '' ? '' : ` (${scope})`}\n\n`;
   const columns = [report.by ?? '', 'requests', 'errors', 'input', 'output', 'cache read', 'cache write', 'cost'];
   const cells = (label: string, r: Omit<UsageRow, 'group'>): string[] => [
     label,

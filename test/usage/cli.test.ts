@@ -66,7 +66,7 @@ test('switchyard usage prints totals and a breakdown as a table, and JSON with -
   const table = await run(['usage', '--config', config, '--by', 'model']);
   assert.equal(table.code, 0, table.stderr);
   const lines = table.stdout.split('\n');
-  assert.match(lines[0]!, /^Usage \d{4}-.* → \d{4}-/);
+  assert.match(lines[0]!, /^Usage from \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} up to \d{4}-.* UTC$/);
   assert.match(table.stdout, /model\s+requests\s+errors\s+input\s+output\s+cache read\s+cache write\s+cost/);
   assert.match(table.stdout, /gpt\s+2\s+1\s+17\s+8\s+0\s+0\s+\$1\.2500/);
   assert.match(table.stdout, /sonnet\s+1\s+0\s+1,200\s+30\s+0\s+0\s+\$0\.5000/);
