@@ -23,7 +23,8 @@
     if (n == null) return '–';
     if (Math.abs(n) >= 1e9) return (n / 1e9).toFixed(1) + 'B';
     if (Math.abs(n) >= 1e6) return (n / 1e6).toFixed(1) + 'M';
-    if (Math.abs(n) >= 1e4) return (n / 1e3).toFixed(1) + 'k';
+    if (Math.abs(n) >= 1e5) return Math.round(n / 1e3) + 'k';
+    if (Math.abs(n) >= 1e3) return (n / 1e3).toFixed(1) + 'k';
     return int(n);
   };
   const ms = (v) => {
@@ -37,7 +38,7 @@
   const usd = (v) => {
     if (!v) return '$0';
     if (v < 0.01) return '$' + v.toFixed(5);
-    if (v < 100) return '$' + v.toFixed(4);
+    if (v < 1) return '$' + v.toFixed(4);
     return '$' + v.toLocaleString('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 });
   };
   const clock = (t) => new Date(t).toLocaleTimeString('en-GB', { hour12: false });
@@ -135,9 +136,18 @@
         failuresInARow++;
         setStatus('down', `Cannot reach the gateway, retrying (${failuresInARow})`);
       }
+      schedule();
+    };
+    // A hidden tab stops polling and catches up at once when shown again.
+    const schedule = () => {
+      if (mine !== generation) return;
+      if (document.hidden) {
+        document.addEventListener('visibilitychange', () => (document.hidden ? schedule() : void tick()), { once: true });
+        return;
+      }
       timer = window.setTimeout(tick, POLL_MS);
     };
-    timer = window.setTimeout(tick, POLL_MS);
+    schedule();
   }
 
   function setStatus(kind, text) {
@@ -184,9 +194,13 @@
     $('s-inflight').textContent = s.limiter
       ? `upstream · gateway ${int(s.limiter.inFlight)}/${int(s.limiter.maxConcurrent)} · queued ${int(s.limiter.queued)}`
       : 'upstream';
-    $('v-tokens').innerHTML = `${esc(compact(s.totals.tokensIn))}<span class="sep">/</span>${esc(compact(s.totals.tokensOut))}`;
+    const tokensIn = compact(s.totals.tokensIn);
+    const tokensOut = compact(s.totals.tokensOut);
+    $('v-tokens').innerHTML = `${esc(tokensIn)}<span class="sep">/</span>${esc(tokensOut)}`;
+    $('v-tokens').classList.toggle('long', tokensIn.length + tokensOut.length > 6);
     $('s-tokens').textContent = 'since start';
     $('v-cost').textContent = usd(s.totals.costUsd);
+    $('v-cost').classList.toggle('long', usd(s.totals.costUsd).length > 6);
     $('s-cost').textContent = 'since start';
     $('s-cost').title = s.totals.costUsd > 0 ? `${usd(s.totals.costUsd / Math.max(1, s.totals.requests))} per request` : 'from configured prices';
   }
@@ -294,7 +308,7 @@
       const el = $('chart-errors');
       const rates = buckets.map((b) => (b.requests === 0 ? null : (100 * b.errors) / b.requests));
       const yMax = niceMax(Math.max(1, ...rates.map((r) => r ?? 0)));
-      const f = frame(el, Math.min(100, yMax), (v) => String(Math.round(v * 10) / 10), buckets, bucketMs);
+      const f = frame(el, Math.min(100, yMax), (v) => String(Math.round(v * 100) / 100), buckets, bucketMs);
       const half = f.plotW / f.n / 2;
       const d = linePath(rates, f.x, f.y, half);
       let area = '';
