@@ -10,7 +10,7 @@ import { GatewayError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GatewayState } from '../pipeline/state.ts';
 import { adminScope, assertTenantVisible, requireGlobalAdmin } from './admin-scope.ts';
-import { createKeyBody, createTenantBody, idParams, jsonSchema, keysQuery, tenantParams, zodValidator } from './admin-schemas.ts';
+import { createKeyBody, createTenantBody, idParams, jsonSchema, keysQuery, tenantParams, updateKeyBody, updateTenantBody, zodValidator } from './admin-schemas.ts';
 import { TenancyError, type ApiKey, type IssuedKey, type TenancyRepository, type Tenant } from './repository.ts';
 import type { Invalidation } from './invalidation.ts';
 
@@ -134,6 +134,33 @@ export function registerAdminApi(root: FastifyInstance, deps: AdminApiDeps): voi
     '/admin/v1/tenants/:tenant',
     { schema: doc('One tenant', 'tenants', { params: jsonSchema(tenantParams) }) },
     async (request) => ({ tenant: tenantView(await visibleTenant(request, parse(tenantParams, request.params).tenant)) }),
+  );
+
+  app.patch(
+    '/admin/v1/tenants/:tenant',
+    { schema: doc("Change a tenant's limits or disable it (global admin)", 'tenants', { params: jsonSchema(tenantParams), body: jsonSchema(updateTenantBody) }) },
+    async (request) => {
+      requireGlobalAdmin(adminScope(request));
+      const tenant = await visibleTenant(request, parse(tenantParams, request.params).tenant);
+      const body = parse(updateTenantBody, request.body);
+      const updated = await tenancy(() => repo.updateTenant(tenant.id, body));
+      await deps.changed({ tenantId: tenant.id });
+      audit(request, 'tenant updated', { tenantId: tenant.id, limits: body.limits, disabled: body.disabled });
+      return { tenant: tenantView(updated) };
+    },
+  );
+
+  app.patch(
+    '/admin/v1/keys/:id',
+    { schema: doc("Change a key's limits or scopes; its secret stays", 'keys', { params: jsonSchema(idParams), body: jsonSchema(updateKeyBody) }) },
+    async (request) => {
+      const key = await visibleKey(request, parse(idParams, request.params).id);
+      const body = parse(updateKeyBody, request.body);
+      const updated = await tenancy(() => repo.updateKey(key.id, body));
+      await deps.changed({ keyId: key.id });
+      audit(request, 'key updated', { tenantId: key.tenantId, keyId: key.id });
+      return { key: keyView(updated) };
+    },
   );
 
   app.get('/admin/v1/keys', { schema: doc("List keys (a tenant admin sees its tenant's)", 'keys', { querystring: jsonSchema(keysQuery) }) }, async (request) => {

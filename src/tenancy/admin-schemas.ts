@@ -34,6 +34,17 @@ export const createKeyBody = z.strictObject({
   limits: limitsBody.optional(),
 });
 
+export const updateTenantBody = z.strictObject({
+  limits: limitsBody.optional().describe('Replaces all of the tenant\'s limits (absent fields: no limit).'),
+  disabled: z.boolean().optional().describe("A disabled tenant's keys and tokens are refused."),
+});
+
+export const updateKeyBody = z.strictObject({
+  limits: limitsBody.optional().describe('Replaces all of the key\'s limits (absent fields: no limit).'),
+  models: z.array(z.string().min(1)).nullable().optional().describe('Allowed models; null for all.'),
+  routes: z.array(z.string().min(1)).nullable().optional().describe('Allowed route rules; null for all.'),
+});
+
 export const keysQuery = z.strictObject({
   tenant: z.string().min(1).optional().describe('Tenant name or id.'),
 });

@@ -181,6 +181,29 @@ export class TenancyRepository {
     return rows.map((row) => tenantFrom(row));
   }
 
+  /** Replaces a tenant's limits and/or disabled flag (a disabled tenant's keys and tokens are refused). */
+  async updateTenant(id: string, change: { limits?: Limits; disabled?: boolean }): Promise<Tenant> {
+    const tenant = await this.requireTenant(id);
+    if (change.limits !== undefined) {
+      await this.#db.run(`UPDATE tenants SET ${LIMIT_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`, [...limitValues(change.limits), tenant.id]);
+    }
+    if (change.disabled !== undefined) await this.#db.run('UPDATE tenants SET disabled = ? WHERE id = ?', [change.disabled ? 1 : 0, tenant.id]);
+    return this.requireTenant(tenant.id);
+  }
+
+  /** Replaces a key's limits and/or scopes (`null` scopes: all models / routes); the secret stays. */
+  async updateKey(id: string, change: { limits?: Limits; models?: readonly string[] | null; routes?: readonly string[] | null }): Promise<ApiKey> {
+    const key = await this.requireKey(id);
+    if (change.limits !== undefined) {
+      await this.#db.run(`UPDATE api_keys SET ${LIMIT_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`, [...limitValues(change.limits), key.id]);
+    }
+    for (const column of ['models', 'routes'] as const) {
+      const value = change[column];
+      if (value !== undefined) await this.#db.run(`UPDATE api_keys SET ${column} = ? WHERE id = ?`, [value === null ? null : JSON.stringify(value), key.id]);
+    }
+    return this.requireKey(key.id);
+  }
+
   async createKey(spec: NewKey): Promise<IssuedKey> {
     await this.requireTenant(spec.tenantId);
     const secret = newSecret();

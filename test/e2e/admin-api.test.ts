@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_KEY, startAuthStack } from '../tenancy/helpers.ts';
+import { postJson } from './stack.ts';
 
 test('the admin API refuses no key (401), a wrong key (401) and a client key without the admin scope (403)', async (t) => {
   const { admin, repo } = await startAuthStack(t, { before: async (repo) => void (await repo.createTenant('acme')) });
@@ -107,4 +108,32 @@ test('/openapi.json describes the admin routes with the schemas that validate th
   assert.ok('limits' in schema.properties);
   const revoke = doc.paths['/admin/v1/keys/{id}/revoke']?.post as { parameters: Array<{ name: string; in: string }> };
   assert.deepEqual(revoke.parameters.map((p) => `${p.in}:${p.name}`), ['path:id']);
+});
+
+test("changing a key's scopes or disabling its tenant applies at once, though the key was cached", async (t) => {
+  const { admin, gateway } = await startAuthStack(t, { extra: 'auth: { cacheTtlMs: 300000 }' });
+  await admin('POST', '/admin/v1/tenants', { name: 'acme' });
+  await admin('POST', '/admin/v1/tenants', { name: 'globex' });
+  const created = await admin('POST', '/admin/v1/keys', { tenant: 'acme' });
+  const secret = String(created.json.key);
+  const id = String((created.json.record as Record<string, unknown>).id);
+  const globexAdmin = String((await admin('POST', '/admin/v1/keys', { tenant: 'globex', admin: true })).json.key);
+  const call = () => postJson(`${gateway.url}/v1/messages`, { model: 'claude-mock', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }, { 'x-api-key': secret });
+  assert.equal((await call()).status, 200);
+
+  const scoped = await admin('PATCH', `/admin/v1/keys/${id}`, { models: ['gpt-mock'], limits: { requestsPerMinute: 100 } });
+  assert.equal(scoped.status, 200, scoped.text);
+  assert.deepEqual((scoped.json.key as Record<string, unknown>).limits, { requestsPerMinute: 100 });
+  assert.equal((await call()).status, 403);
+  assert.equal((await admin('PATCH', `/admin/v1/keys/${id}`, { models: null })).status, 200);
+  assert.equal((await call()).status, 200);
+
+  assert.equal((await admin('PATCH', '/admin/v1/tenants/acme', { disabled: true })).status, 200);
+  assert.equal((await call()).status, 401);
+  assert.equal((await admin('PATCH', '/admin/v1/tenants/acme', { disabled: false })).status, 200);
+  assert.equal((await call()).status, 200);
+
+  assert.equal((await admin('PATCH', `/admin/v1/keys/${id}`, { models: ['x'] }, globexAdmin)).status, 404, "another tenant's admin cannot touch it");
+  assert.equal((await admin('PATCH', '/admin/v1/tenants/globex', { disabled: true }, globexAdmin)).status, 403, 'a tenant admin cannot change its tenant');
+  assert.equal((await admin('PATCH', `/admin/v1/keys/${id}`, { secret: 'x' })).status, 400, 'unknown fields are refused');
 });

@@ -93,3 +93,22 @@ for (const backend of await backends()) {
     await assert.rejects(repo.rotateKey(first.record.id), (err: unknown) => err instanceof TenancyError && err.reason === 'conflict');
   });
 }
+
+for (const backend of await backends()) {
+  test(`${backend.name}: a key's limits and scopes and a tenant's limits and disabled flag can be changed`, async (t) => {
+    const db = await freshDb(t, backend);
+    await migrate(db, migrations);
+    const repo = new TenancyRepository(db);
+    const tenant = await repo.createTenant('acme', { requestsPerMinute: 1 });
+    const { record, secret } = await repo.createKey({ tenantId: tenant.id, models: ['a'] });
+    const key = await repo.updateKey(record.id, { limits: { concurrency: 2, budgetDayUsd: 0.5 }, models: null, routes: ['default'] });
+    assert.deepEqual(key.limits, { concurrency: 2, budgetDayUsd: 0.5 });
+    assert.equal(key.models, undefined);
+    assert.deepEqual(key.routes, ['default']);
+    const updated = await repo.updateTenant('acme', { limits: {}, disabled: true });
+    assert.deepEqual(updated.limits, {});
+    assert.equal(updated.disabled, true);
+    assert.equal((await repo.findByHash(hashKey(secret)))?.tenant.disabled, true);
+    await assert.rejects(repo.updateKey('key_nope', {}), (err: unknown) => err instanceof TenancyError && err.reason === 'not_found');
+  });
+}
