@@ -16,6 +16,7 @@ import { formatReport } from './lib/report.ts';
 import { ratio, type AddedLatency, type BenchResult, type ShapeResult, type TargetResult } from './lib/result.ts';
 import { targetNames, type Shape, type TargetName } from './lib/shapes.ts';
 import { repoRoot, startBenchStack, type BenchStack } from './lib/stack.ts';
+import { compareCounters, scrape, total as sumOf } from './lib/prom-text.ts';
 
 const GOAL = 0.7;
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -160,11 +161,20 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
     log(`! load average ${host.loadAverageAtStart} at start: other processes are using the CPUs, expect noisy numbers`);
   }
   const profileDir = o.profile ? join(tmpDir, 'profile') : undefined;
-  const stack = await startBenchStack(children, { tmpDir, pinning, outputTokens: o.outputTokens, gatewayLogLevel: o.gatewayLogLevel, profileDir });
+  const stack = await startBenchStack(children, {
+    tmpDir,
+    pinning,
+    outputTokens: o.outputTokens,
+    gatewayLogLevel: o.gatewayLogLevel,
+    gatewayMetrics: o.gatewayMetrics,
+    profileDir,
+  });
   log(`mock ${stack.mockUrl} (pid ${stack.mock.pid}), floor ${stack.floorUrl} (pid ${stack.floor.pid}), switchyard ${stack.gatewayUrl} (pid ${stack.gateway.pid})`);
   log('');
 
   await warmUpStack(stack, o);
+  // Issue 5, done when: /metrics scraped before and after the load shows consistent counters.
+  const metricsBefore = o.gatewayMetrics ? await scrape(`${stack.gatewayUrl}/metrics`) : undefined;
 
   const shapeResults: ShapeResult[] = [];
   let total = 0;
@@ -176,6 +186,20 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
   }
   const addedLatency = o.latencyShape === undefined ? undefined : await measureAddedLatency(stack, o.latencyShape, o);
   total += addedLatency?.failures ?? 0;
+
+  let metricsCheck: BenchResult['metricsCheck'];
+  if (metricsBefore !== undefined) {
+    const after = await scrape(`${stack.gatewayUrl}/metrics`);
+    const { series, decreased } = compareCounters(metricsBefore, after);
+    const requestsCounted = sumOf(after.samples, 'switchyard_requests_total') - sumOf(metricsBefore.samples, 'switchyard_requests_total');
+    metricsCheck = { series, decreased, requestsCounted };
+    log(
+      decreased.length === 0 && requestsCounted > 0
+        ? `metrics: ${series} counter series scraped before and after the load, none went down; ${requestsCounted} requests counted meanwhile`
+        : `!!! metrics inconsistent under load: ${decreased.length} series went down (${decreased.slice(0, 3).join('; ')}), ${requestsCounted} requests counted`,
+    );
+    if (decreased.length > 0 || requestsCounted <= 0) total += 1;
+  }
 
   const passthrough = shapeResults.filter((s) => s.passthrough).map((s) => s.ratios.switchyardOverFloor);
   const minRatio = passthrough.length === 0 ? null : Math.min(...passthrough);
@@ -195,6 +219,7 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
       connections: o.connections,
       outputTokens: o.outputTokens,
       gatewayLogLevel: o.gatewayLogLevel,
+      gatewayMetrics: o.gatewayMetrics,
       profiled: o.profile,
       ...(commit === undefined ? {} : { gitCommit: commit }),
     },
@@ -202,6 +227,7 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
     ...(addedLatency === undefined ? {} : { addedLatency }),
     goal: { threshold: GOAL, minPassthroughRatio: minRatio, met: minRatio !== null && minRatio >= GOAL && total === 0 },
     failures: total,
+    ...(metricsCheck === undefined ? {} : { metricsCheck }),
   };
 
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');

@@ -18,6 +18,8 @@ export interface BenchOptions {
   pin: boolean;
   profile: boolean;
   gatewayLogLevel: string;
+  /** The gateway's Prometheus metrics (`metrics.enabled`); on by default, as in production. */
+  gatewayMetrics: boolean;
   /** Where the JSON goes; default bench/results/<timestamp>.json. */
   out: string | undefined;
 }
@@ -34,6 +36,7 @@ export const usage = `Usage: npm run bench -- [options]     (or: node bench/run.
   --shapes a,b            only these shapes (default all): ${shapes.map((s) => s.id).join(', ')}
   --latency-shape ID      shape of the concurrency-1 added-latency runs (default anthropic-stream; "none" skips)
   --gateway-log-level L   the gateway's log level (default info, as configured in production)
+  --gateway-metrics on|off  the gateway's /metrics (default on, as configured by default); off to measure what metrics cost
   --profile               run the gateway and the floor with --cpu-prof; print their top self-time functions
   --no-pin                do not pin processes to CPUs with taskset
   --out FILE              write the JSON result here instead of bench/results/<timestamp>.json
@@ -65,6 +68,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       shapes: { type: 'string' },
       'latency-shape': { type: 'string' },
       'gateway-log-level': { type: 'string', default: 'info' },
+      'gateway-metrics': { type: 'string', default: 'on' },
       profile: { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -100,6 +104,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   const gatewayLogLevel = values['gateway-log-level'];
   if (!levels.includes(gatewayLogLevel)) throw new Error(`--gateway-log-level must be one of ${levels.join(', ')}`);
+  const metricsFlag = values['gateway-metrics'];
+  if (metricsFlag !== 'on' && metricsFlag !== 'off') throw new Error(`--gateway-metrics must be on or off, got '${metricsFlag}'`);
   return {
     quick,
     durationS,
@@ -113,6 +119,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     pin: !values['no-pin'],
     profile: values.profile,
     gatewayLogLevel,
+    gatewayMetrics: metricsFlag === 'on',
     out: values.out,
   };
 }

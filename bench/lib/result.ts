@@ -92,6 +92,7 @@ export const benchResultSchema = z.object({
     connections: z.number(),
     outputTokens: z.number(),
     gatewayLogLevel: z.string(),
+    gatewayMetrics: z.boolean().optional(),
     profiled: z.boolean(),
     gitCommit: z.string().optional(),
   }),
@@ -103,8 +104,10 @@ export const benchResultSchema = z.object({
     minPassthroughRatio: z.number().nullable(),
     met: z.boolean(),
   }),
-  /** Non-2xx + errors + incomplete bodies over every measured run. */
+  /** Non-2xx + errors + incomplete bodies over every measured run (+ counters that went down between two /metrics scrapes). */
   failures: z.number(),
+  /** /metrics scraped before and after the load: counter series compared, and those that went down (must be none). */
+  metricsCheck: z.object({ series: z.number(), decreased: z.array(z.string()), requestsCounted: z.number() }).optional(),
 });
 
 export type LoadResultJson = z.infer<typeof loadResultSchema>;

@@ -14,6 +14,7 @@ export interface StackOptions {
   pinning: Pinning;
   outputTokens: number;
   gatewayLogLevel: string;
+  gatewayMetrics: boolean;
   /** When profiling: the gateway and the floor write their .cpuprofile into `<dir>/gateway` and `<dir>/floor`. */
   profileDir: string | undefined;
 }
@@ -27,7 +28,7 @@ export interface BenchStack {
   gateway: Child;
 }
 
-export function gatewayYaml(mockUrl: string, port: number, logLevel: string, storeUrl = 'sqlite::memory:'): string {
+export function gatewayYaml(mockUrl: string, port: number, logLevel: string, storeUrl = 'sqlite::memory:', metrics = true): string {
   return `# Written by bench/run.ts for one bench run.
 server: { host: 127.0.0.1, port: ${port} }
 providers:
@@ -40,6 +41,7 @@ routes: { default: claude-mock }
 logging: { level: ${logLevel} }
 # The usage ledger writes here (a file in the run's temporary directory), as it would in production.
 store: { url: "${storeUrl}" }
+metrics: { enabled: ${metrics} }
 `;
 }
 
@@ -74,7 +76,7 @@ export async function startBenchStack(children: ChildSet, options: StackOptions)
   await waitReady(`${floorUrl}/health`, floor, (s) => s === 200);
 
   const configFile = join(tmpDir, 'switchyard.yaml');
-  writeFileSync(configFile, gatewayYaml(mockUrl, gatewayPort, options.gatewayLogLevel, `sqlite:${join(tmpDir, 'switchyard.db')}`));
+  writeFileSync(configFile, gatewayYaml(mockUrl, gatewayPort, options.gatewayLogLevel, `sqlite:${join(tmpDir, 'switchyard.db')}`, options.gatewayMetrics));
   const gateway = children.start({
     name: 'gateway',
     args: [cli, 'start', '--config', configFile, '--port', String(gatewayPort), '--log-format', 'json'],

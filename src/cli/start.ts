@@ -59,6 +59,7 @@ export async function runStart(argv: string[]): Promise<number> {
   const logger = createLogger({
     level: values['log-level'] ?? config.logging.level,
     format: format ?? config.logging.format,
+    levels: config.logging.levels,
   });
   if (mock !== undefined) {
     logger.warn(

@@ -236,7 +236,11 @@ export const routesSchema = z.strictObject({
 export const loggingSchema = z.strictObject({
   level: z.enum(logLevels).default('info'),
   format: z.enum(['json', 'pretty']).default('json'),
+  /** Level per module (request, server, gateway, routing, tracing…), e.g. `{ request: warn }`. */
+  levels: z.record(z.string().regex(/^[a-z][\w-]*$/, 'must be a module name such as request or routing'), z.enum(logLevels)).default({}),
+  /** Log each chat request's body (module `request`), cut at `bodyMaxChars`. Off: bodies never reach a log line. */
   bodies: bool().default(false),
+  bodyMaxChars: int(64, 1_000_000).default(2048),
 });
 
 export const configSchema = z.strictObject({

@@ -6,31 +6,57 @@
  * asynchronously in batches (flushed on shutdown), timestamps are epoch
  * milliseconds, and redaction uses exact paths only — a leading wildcard
  * (`*.apiKey`) makes pino walk every key of every line.
+ *
+ * Each part of the gateway logs through a module logger (`moduleLogger`):
+ * its lines carry `module`, and `logging.levels` sets a level per module,
+ * e.g. `{ request: warn }` silences the per-request lines.
  */
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
 
 export type { Logger } from 'pino';
+
+/** The modules that log, for `logging.levels`. */
+export const logModules = ['request', 'server', 'gateway', 'routing', 'tracing', 'metrics', 'config', 'usage', 'tenancy', 'limits', 'ui'] as const;
 
 /** Paths pino censors wherever a logged object carries them. */
 export const redactPaths = [
   'apiKey',
+  'apiKeys',
   'token',
+  'jwt',
+  'secret',
+  'password',
   'authorization',
+  'cookie',
   '["x-api-key"]',
+  '["proxy-authorization"]',
   'headers.authorization',
   'headers["x-api-key"]',
+  'headers["proxy-authorization"]',
   'headers.cookie',
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
   'provider.apiKey',
+  'provider.apiKeys',
   'config.providers[*].apiKey',
+  'config.providers[*].apiKeys',
+  'config.admin.apiKeys',
   'providers[*].apiKey',
+  'providers[*].apiKeys',
+  'admin.apiKeys',
 ];
 
 export interface LoggerOptions {
   level?: string;
   format?: 'json' | 'pretty';
+  /** Level per module (`logging.levels`); modules not listed log at `level`. */
+  levels?: Readonly<Record<string, string>>;
   /** For tests: capture lines instead of writing to stdout. */
   destination?: DestinationStream;
 }
+
+const moduleLevels = new WeakMap<Logger, Readonly<Record<string, string>>>();
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const base = {
@@ -38,12 +64,37 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     base: { service: 'switchyard' },
     redact: { paths: redactPaths, censor: '[redacted]' },
   };
-  if (options.destination !== undefined) return pino(base, options.destination);
-  if (options.format === 'pretty') {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
+  let logger: Logger;
+  if (options.destination !== undefined) {
+    logger = pino(base, options.destination);
+  } else if (options.format === 'pretty') {
+    logger = pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
+  } else {
+    // Batched asynchronous writes to stdout. A quiet gateway must still show its
+    // lines promptly, so the buffer is also flushed every 200 ms; shutdown
+    // calls `logger.flush()` for the rest.
+    logger = pino(base, pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 200 }));
   }
-  // Batched asynchronous writes to stdout. A quiet gateway must still show its
-  // lines promptly, so the buffer is also flushed every 200 ms; shutdown
-  // calls `logger.flush()` for the rest.
-  return pino(base, pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 200 }));
+  if (options.levels !== undefined && Object.keys(options.levels).length > 0) moduleLevels.set(logger, options.levels);
+  return logger;
+}
+
+/**
+ * The logger of one module: a child whose lines carry `module` and whose level
+ * is `logging.levels[module]` when set (finer or coarser than the root's).
+ */
+export function moduleLogger(logger: Logger, module: string): Logger {
+  const level = moduleLevels.get(logger)?.[module];
+  return level === undefined ? logger.child({ module }) : logger.child({ module }, { level: level as LevelWithSilent });
+}
+
+/** A body for a log line when `logging.bodies` is on: JSON, cut at `maxChars` with a note of how much was left out. */
+export function truncatedBody(body: unknown, maxChars: number): string {
+  let text: string;
+  try {
+    text = typeof body === 'string' ? body : JSON.stringify(body) ?? '';
+  } catch {
+    text = String(body);
+  }
+  return text.length <= maxChars ? text : `${text.slice(0, maxChars)}… [${text.length - maxChars} more characters]`;
 }

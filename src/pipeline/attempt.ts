@@ -13,6 +13,7 @@ import { attemptFirstByteMs, type RequestPolicy } from '../resilience/timeouts.t
 import type { ChatCall, PipelineDeps } from './chat.ts';
 import { RELAY_ABORTED, RELAY_BROKEN, relayJson, relayStream } from './relay.ts';
 import { attemptUpstream } from './upstream-call.ts';
+import { passThroughTrace } from '../observability/trace-context.ts';
 
 /**
  * One entry of `summary.attempts`, in the order attempts started. Times are
@@ -125,6 +126,7 @@ export async function runAttempt(
       query: call.query,
       clientHeaders: call.headers,
       requestId: call.requestId,
+      trace: call.trace ?? passThroughTrace(call.headers),
       signal,
       deadline: run.deadline,
       firstByteMs: attemptFirstByteMs(run.policy, index, call.body, deployment.maxTokens, health.firstByte),

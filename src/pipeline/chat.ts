@@ -18,6 +18,7 @@ import { retryWaitMs, sleep } from '../resilience/retry.ts';
 import { requestPolicy } from '../resilience/timeouts.ts';
 import type { Principal } from '../tenancy/principal.ts';
 import type { HookChain } from './hooks.ts';
+import type { UpstreamTrace } from './upstream-call.ts';
 
 /** What one request did, for its summary log line (and later usage events). */
 export interface RequestSummary {
@@ -47,6 +48,11 @@ export interface ChatCall {
   summary: RequestSummary;
   /** Who is calling, set by authentication in an `admit` hook (src/tenancy/principal.ts). */
   principal?: Principal;
+  /**
+   * W3C trace headers for the upstream requests, set by tracing (src/observability/tracing.ts)
+   * to the gateway's own span; when unset, a client's valid `traceparent` passes through.
+   */
+  trace?: UpstreamTrace;
 }
 
 export interface PipelineDeps {

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/index.ts';
 import { prepareProvider, type PreparedProvider, type ProviderSpec } from '../providers/index.ts';
-import type { Logger } from '../observability/logger.ts';
+import { moduleLogger, type Logger } from '../observability/logger.ts';
 import { Resilience } from '../resilience/index.ts';
 import { buildRouter, type Router } from '../routing/index.ts';
 
@@ -21,8 +21,9 @@ export interface GatewayState {
 export async function buildState(config: Config, version: number, logger: Logger): Promise<GatewayState> {
   const providers = new Map<string, PreparedProvider>();
   for (const spec of config.providers) providers.set(spec.name, prepareProvider(spec as ProviderSpec));
+  const routingLog = moduleLogger(logger, 'routing');
   const router = await buildRouter(config, {
-    onCustomRouterError: (err) => logger.warn({ err }, 'the custom router failed; the built-in rules decided instead'),
+    onCustomRouterError: (err) => routingLog.warn({ err }, 'the custom router failed; the built-in rules decided instead'),
     // Loading the BPE ranks takes about a second: pay it at start, not on a
     // request, when a long-context route will need it.
     preloadTokenizer: config.routes.longContext !== undefined,

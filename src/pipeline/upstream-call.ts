@@ -27,6 +27,8 @@ export interface AttemptInput {
   query: string;
   clientHeaders: IncomingHttpHeaders;
   requestId: string;
+  /** W3C trace headers to send (src/observability/trace-context.ts). */
+  trace?: UpstreamTrace | undefined;
   signal: AbortSignal;
   /** The request's total deadline on the `performance.now()` clock. */
   deadline: number;
@@ -34,6 +36,12 @@ export interface AttemptInput {
   idleMs: number;
   /** Called when this attempt ran into the request's total deadline. */
   onDeadline: () => void;
+}
+
+/** The W3C Trace Context headers an upstream request carries. */
+export interface UpstreamTrace {
+  readonly traceparent: string;
+  readonly tracestate?: string;
 }
 
 export type AttemptResult =
@@ -81,6 +89,10 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
     payload = JSON.stringify(provider.encode(req, input.upstreamModel));
   }
   const headers = upstreamHeaders(provider, input.requestId, same ? input.clientHeaders : undefined);
+  if (input.trace !== undefined) {
+    headers.traceparent = input.trace.traceparent;
+    if (input.trace.tracestate !== undefined) headers.tracestate = input.trace.tracestate;
+  }
   // With a key pool, a 429 rests that key and the same request goes out at
   // once with another; the deployment only sees a 429 when every key rests.
   const keys = provider.keyPool;

@@ -8,7 +8,9 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { GatewayError, overloadedError } from '../errors.ts';
 import type { ProtocolName } from '../model/types.ts';
-import type { Logger } from '../observability/logger.ts';
+import { requestCost } from '../observability/cost.ts';
+import { parseTraceparent } from '../observability/trace-context.ts';
+import { moduleLogger, truncatedBody, type Logger } from '../observability/logger.ts';
 import { handleChat, type ChatCall, type RequestSummary } from '../pipeline/chat.ts';
 import { EMPTY_HOOKS, type GatewayExtension, type HookChain } from '../pipeline/hooks.ts';
 import type { StateHolder } from '../pipeline/state.ts';
@@ -65,7 +67,10 @@ export function surfaceForPath(url: string): ProtocolName {
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
-  const { holder, pools, logger, limiter } = options;
+  const { holder, pools, limiter } = options;
+  const logger = moduleLogger(options.logger, 'server');
+  /** One summary line per chat request (and its body when `logging.bodies` is on). */
+  const requestLog = moduleLogger(options.logger, 'request');
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit,
@@ -144,6 +149,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
       startedAt,
       summary,
     };
+    const config = holder.current.config;
+    if (config.logging.bodies) requestLog.info({ requestId: request.id, surface, body: truncatedBody(call.body, config.logging.bodyMaxChars) }, 'request body');
     res.once('close', () => {
       const status = summary.status ?? res.statusCode;
       const latencyMs = performance.now() - startedAt;
@@ -151,9 +158,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
       const attempts = summary.attempts;
       // The attempt list only says more than `deployment` when something failed.
       const failed = attempts.length > 1 || attempts[0]?.error !== undefined;
-      logger.info(
+      const cost = requestCost(config, summary, call.body.model);
+      requestLog.info(
         {
           requestId: request.id,
+          // The trace the gateway's spans (or the client's) belong to, for jumping from a log line to its trace.
+          traceId: call.trace?.traceparent.slice(3, 35) ?? (call.headers.traceparent === undefined ? undefined : parseTraceparent(call.headers.traceparent)?.traceId),
           surface,
           stream: summary.stream,
           tenant: call.principal?.tenantName,
@@ -170,6 +180,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
           tokensOut: summary.usage?.outputTokens,
           tokensCacheRead: summary.usage?.cacheReadTokens,
           tokensCacheWrite: summary.usage?.cacheWriteTokens,
+          costUsd: cost === undefined ? undefined : Math.round(cost * 1e6) / 1e6,
           stopReason: summary.stopReason,
           error: summary.error,
           clientAborted: clientAborted ? true : undefined,

@@ -14,6 +14,8 @@ import type { Db } from '../store/db.ts';
 import { openStore } from '../store/index.ts';
 import { authExtension } from '../tenancy/auth-extension.ts';
 import { usageLedger } from '../usage/extension.ts';
+import { metricsExtension } from '../observability/metrics-extension.ts';
+import { tracingExtension } from '../observability/tracing.ts';
 import { buildApp } from './app.ts';
 import { uiExtension } from '../ui/index.ts';
 import { limitsExtension } from '../tenancy/limits.ts';
@@ -35,6 +37,8 @@ export interface ExtensionContext {
   readonly host: string;
   /** Re-reads the configuration from its source and applies it (the admin API's reload); absent without a source. */
   readonly reloadFromSource?: () => Promise<GatewayState>;
+  /** Every extension of this gateway once it has started (read it later, e.g. when /metrics is scraped). */
+  readonly extensions: readonly GatewayExtension[];
 }
 
 /**
@@ -49,6 +53,8 @@ const extensionFactories: readonly ExtensionFactory[] = [
   authExtension(),
   limitsExtension,
   usageLedger,
+  metricsExtension,
+  tracingExtension,
   (context) => uiExtension(context),
 ];
 
@@ -83,7 +89,7 @@ export interface Gateway {
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
-  const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
+  const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format, levels: config.logging.levels });
   const holder = new StateHolder(await buildState(config, 1, logger));
   applyDeploymentCaps(holder.current);
   const pools = new UpstreamPools();
@@ -101,7 +107,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const started: { gateway?: Gateway } = {};
   const { loadConfig } = options;
   const host = options.host ?? config.server.host;
+  const extensions: GatewayExtension[] = [];
   const context: ExtensionContext = {
+    extensions,
     config,
     logger,
     holder,
@@ -119,7 +127,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           },
         }),
   };
-  const extensions: GatewayExtension[] = [];
   for (const factory of [...extensionFactories, ...(options.extensions ?? [])]) {
     const extension = await factory(context);
     if (extension !== undefined) extensions.push(extension);

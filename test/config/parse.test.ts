@@ -65,7 +65,7 @@ test('defaults are filled in everywhere', () => {
   assert.deepEqual(config.models[0]?.aliases, []);
   assert.equal(config.routes.longContextThreshold, 60_000);
   assert.equal(config.routes.backgroundPattern, '(^|[-_/])haiku');
-  assert.deepEqual(config.logging, { level: 'info', format: 'json', bodies: false });
+  assert.deepEqual(config.logging, { level: 'info', format: 'json', levels: {}, bodies: false, bodyMaxChars: 2048 });
 });
 
 test('the configuration is deeply frozen', () => {
