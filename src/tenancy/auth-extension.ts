@@ -131,7 +131,9 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
     const credential = presentedCredential(headers);
     if (await runsOpen()) {
       // Open, yet a valid key still names its tenant (its limits and usage apply); anything else is ignored.
-      if (credential === undefined || mode === 'open') return OPEN_PRINCIPAL;
+      // Only something shaped like a Switchyard key is looked up: clients such as
+      // Claude Code send a placeholder token, and a failed lookup per request is costly.
+      if (credential === undefined || mode === 'open' || !credential.startsWith('swy_')) return OPEN_PRINCIPAL;
       try {
         return (await authenticator.authenticate(credential)).principal;
       } catch {
