@@ -40,6 +40,7 @@ models:
 routes: { default: claude-mock }
 admin: { apiKeys: [ "${ADMIN_KEY}" ] }
 metrics: { requireAdmin: true }
+store: { url: "sqlite::memory:" }
 logging: ${logging}
 `;
 }
