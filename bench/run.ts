@@ -43,15 +43,22 @@ function assertAlive(stack: BenchStack): void {
   }
 }
 
-function targetSpecs(stack: BenchStack): TargetSpec[] {
-  return targetNames.map((target) => ({ target, baseUrl: targetUrl(stack, target), proxyPid: proxyPid(stack, target) }));
+/** The shape's headers, plus the gateway key for Switchyard (an Anthropic client sends x-api-key, an OpenAI one a bearer token). */
+function headersFor(stack: BenchStack, shape: Shape, target: TargetName): Record<string, string> {
+  if (target !== 'switchyard' || stack.gatewayKey === undefined) return shape.headers;
+  const credential = shape.client === 'anthropic' ? { 'x-api-key': stack.gatewayKey } : { authorization: `Bearer ${stack.gatewayKey}` };
+  return { ...shape.headers, ...credential };
+}
+
+function targetSpecs(stack: BenchStack, shape: Shape): TargetSpec[] {
+  return targetNames.map((target) => ({ target, baseUrl: targetUrl(stack, target), proxyPid: proxyPid(stack, target), headers: headersFor(stack, shape, target) }));
 }
 
 async function measureShape(stack: BenchStack, shape: Shape, o: BenchOptions): Promise<{ result: ShapeResult; preflightFailures: number }> {
   log(`${shape.title} [${shape.id}]`);
   let preflightFailures = 0;
   for (const target of targetNames) {
-    const problem = await preflight(shape, target, targetUrl(stack, target));
+    const problem = await preflight(shape, target, targetUrl(stack, target), headersFor(stack, shape, target));
     if (problem !== undefined) {
       preflightFailures++;
       log(`  !!! ${target}: a checked request failed: ${problem}`);
@@ -59,7 +66,7 @@ async function measureShape(stack: BenchStack, shape: Shape, o: BenchOptions): P
   }
   const measured = await measure({
     shape,
-    targets: targetSpecs(stack),
+    targets: targetSpecs(stack, shape),
     connections: o.connections,
     durationS: o.durationS,
     warmupS: o.warmupS,
@@ -95,7 +102,7 @@ async function measureAddedLatency(stack: BenchStack, shape: Shape, o: BenchOpti
   log(`Added latency, concurrency 1: ${shape.title} [${shape.id}]`);
   const measured = await measure({
     shape,
-    targets: targetSpecs(stack),
+    targets: targetSpecs(stack, shape),
     connections: 1,
     durationS: o.durationS,
     warmupS: o.warmupS,
@@ -134,7 +141,7 @@ async function warmUpStack(stack: BenchStack, o: BenchOptions): Promise<void> {
   log(`warming up: ${all.length} shape(s) × 3 targets, ${slice.toFixed(2)} s each`);
   for (const shape of all) {
     for (const target of targetNames) {
-      const load = { url: `${targetUrl(stack, target)}${shape.path}`, body: shape.body(target), headers: shape.headers };
+      const load = { url: `${targetUrl(stack, target)}${shape.path}`, body: shape.body(target), headers: headersFor(stack, shape, target) };
       await runLoad({ ...load, connections: o.connections, durationS: slice, verify: shape.looksComplete }, latencyHistogram());
       assertAlive(stack);
     }
@@ -167,6 +174,7 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
     outputTokens: o.outputTokens,
     gatewayLogLevel: o.gatewayLogLevel,
     gatewayMetrics: o.gatewayMetrics,
+    pipeline: o.pipeline,
     profileDir,
   });
   log(`mock ${stack.mockUrl} (pid ${stack.mock.pid}), floor ${stack.floorUrl} (pid ${stack.floor.pid}), switchyard ${stack.gatewayUrl} (pid ${stack.gateway.pid})`);
@@ -220,6 +228,7 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
       outputTokens: o.outputTokens,
       gatewayLogLevel: o.gatewayLogLevel,
       gatewayMetrics: o.gatewayMetrics,
+      pipeline: o.pipeline,
       profiled: o.profile,
       ...(commit === undefined ? {} : { gitCommit: commit }),
     },

@@ -18,6 +18,8 @@ export interface TargetSpec {
   baseUrl: string;
   /** The process under test (floor or gateway); undefined for direct. */
   proxyPid: number | undefined;
+  /** The shape's headers plus this target's credentials (Switchyard runs with auth on). */
+  headers: Record<string, string>;
 }
 
 export interface MeasureSpec {
@@ -36,13 +38,13 @@ export interface MeasureSpec {
 }
 
 /** One request, fully checked. Returns what is wrong, or undefined. */
-export async function preflight(shape: Shape, target: TargetName, baseUrl: string): Promise<string | undefined> {
+export async function preflight(shape: Shape, target: TargetName, baseUrl: string, headers: Record<string, string>): Promise<string | undefined> {
   let status: number;
   let text: string;
   try {
     const res = await fetch(`${baseUrl}${shape.path}`, {
       method: 'POST',
-      headers: shape.headers,
+      headers,
       body: shape.body(target),
       signal: AbortSignal.timeout(10_000),
     });
@@ -87,7 +89,7 @@ export async function measure(spec: MeasureSpec): Promise<Map<TargetName, Target
   const { shape } = spec;
   const tallies: Tally[] = spec.targets.map((t) => ({
     spec: t,
-    load: { url: `${t.baseUrl}${shape.path}`, body: shape.body(t.target), headers: shape.headers, connections: spec.connections, verify: shape.looksComplete },
+    load: { url: `${t.baseUrl}${shape.path}`, body: shape.body(t.target), headers: t.headers, connections: spec.connections, verify: shape.looksComplete },
     hist: latencyHistogram(),
     runs: [],
     proxyCpuUs: 0,

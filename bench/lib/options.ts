@@ -20,6 +20,8 @@ export interface BenchOptions {
   gatewayLogLevel: string;
   /** The gateway's Prometheus metrics (`metrics.enabled`); on by default, as in production. */
   gatewayMetrics: boolean;
+  /** 'full': auth with a real key, rate limits, budgets (priced models), ledger, metrics, logs; 'open': no key, no limits. */
+  pipeline: 'full' | 'open';
   /** Where the JSON goes; default bench/results/<timestamp>.json. */
   out: string | undefined;
 }
@@ -37,6 +39,8 @@ export const usage = `Usage: npm run bench -- [options]     (or: node bench/run.
   --latency-shape ID      shape of the concurrency-1 added-latency runs (default anthropic-stream; "none" skips)
   --gateway-log-level L   the gateway's log level (default info, as configured in production)
   --gateway-metrics on|off  the gateway's /metrics (default on, as configured by default); off to measure what metrics cost
+  --pipeline full|open    full (default): the gateway authenticates a real key and applies rate limits and budgets
+                          (never reached) on priced models, besides the ledger, metrics and logs; open: no key, no limits
   --profile               run the gateway and the floor with --cpu-prof; print their top self-time functions
   --no-pin                do not pin processes to CPUs with taskset
   --out FILE              write the JSON result here instead of bench/results/<timestamp>.json
@@ -69,6 +73,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'latency-shape': { type: 'string' },
       'gateway-log-level': { type: 'string', default: 'info' },
       'gateway-metrics': { type: 'string', default: 'on' },
+      pipeline: { type: 'string', default: 'full' },
       profile: { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -106,6 +111,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   if (!levels.includes(gatewayLogLevel)) throw new Error(`--gateway-log-level must be one of ${levels.join(', ')}`);
   const metricsFlag = values['gateway-metrics'];
   if (metricsFlag !== 'on' && metricsFlag !== 'off') throw new Error(`--gateway-metrics must be on or off, got '${metricsFlag}'`);
+  const pipeline = values.pipeline;
+  if (pipeline !== 'full' && pipeline !== 'open') throw new Error(`--pipeline must be full or open, got '${pipeline}'`);
   return {
     quick,
     durationS,
@@ -120,6 +127,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     profile: values.profile,
     gatewayLogLevel,
     gatewayMetrics: metricsFlag === 'on',
+    pipeline,
     out: values.out,
   };
 }

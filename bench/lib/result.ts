@@ -93,6 +93,7 @@ export const benchResultSchema = z.object({
     outputTokens: z.number(),
     gatewayLogLevel: z.string(),
     gatewayMetrics: z.boolean().optional(),
+    pipeline: z.enum(['full', 'open']).optional(),
     profiled: z.boolean(),
     gitCommit: z.string().optional(),
   }),

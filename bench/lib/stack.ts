@@ -2,6 +2,7 @@
  * Starts the three processes the bench measures against, each in its own
  * process on 127.0.0.1: the mock provider, the floor proxy and the gateway.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,7 @@ export interface StackOptions {
   outputTokens: number;
   gatewayLogLevel: string;
   gatewayMetrics: boolean;
+  pipeline: 'full' | 'open';
   /** When profiling: the gateway and the floor write their .cpuprofile into `<dir>/gateway` and `<dir>/floor`. */
   profileDir: string | undefined;
 }
@@ -26,9 +28,20 @@ export interface BenchStack {
   mock: Child;
   floor: Child;
   gateway: Child;
+  /** The key Switchyard authenticates (pipeline full); undefined when it runs open. */
+  gatewayKey: string | undefined;
 }
 
-export function gatewayYaml(mockUrl: string, port: number, logLevel: string, storeUrl = 'sqlite::memory:', metrics = true): string {
+// Full pipeline: limits and budgets far above what a run spends, so every request pays for the checks and none is refused.
+const fullPipelineYaml = `limits:
+  keys: { requestsPerMinute: 100000000, inputTokensPerMinute: 100000000000, outputTokensPerMinute: 100000000000, concurrency: 100000 }
+  tenants: { requestsPerMinute: 100000000, budgetDayUsd: 1000000, budgetMonthUsd: 10000000 }
+pricing:
+  models:
+    "upstream-*": { input: 3, output: 15 }
+`;
+
+export function gatewayYaml(mockUrl: string, port: number, logLevel: string, storeUrl = 'sqlite::memory:', metrics = true, pipeline: 'full' | 'open' = 'open'): string {
   return `# Written by bench/run.ts for one bench run.
 server: { host: 127.0.0.1, port: ${port} }
 providers:
@@ -42,7 +55,7 @@ logging: { level: ${logLevel} }
 # The usage ledger writes here (a file in the run's temporary directory), as it would in production.
 store: { url: "${storeUrl}" }
 metrics: { enabled: ${metrics} }
-`;
+${pipeline === 'full' ? fullPipelineYaml : ''}`;
 }
 
 function profileFlags(dir: string | undefined, name: string): string[] {
@@ -76,7 +89,8 @@ export async function startBenchStack(children: ChildSet, options: StackOptions)
   await waitReady(`${floorUrl}/health`, floor, (s) => s === 200);
 
   const configFile = join(tmpDir, 'switchyard.yaml');
-  writeFileSync(configFile, gatewayYaml(mockUrl, gatewayPort, options.gatewayLogLevel, `sqlite:${join(tmpDir, 'switchyard.db')}`, options.gatewayMetrics));
+  writeFileSync(configFile, gatewayYaml(mockUrl, gatewayPort, options.gatewayLogLevel, `sqlite:${join(tmpDir, 'switchyard.db')}`, options.gatewayMetrics, options.pipeline));
+  const gatewayKey = options.pipeline === 'full' ? createKey(cli, configFile) : undefined;
   const gateway = children.start({
     name: 'gateway',
     args: [cli, 'start', '--config', configFile, '--port', String(gatewayPort), '--log-format', 'json'],
@@ -89,5 +103,15 @@ export async function startBenchStack(children: ChildSet, options: StackOptions)
   // /ready turns 200 once the upstream pools are warm.
   await waitReady(`${gatewayUrl}/ready`, gateway, (s) => s === 200);
 
-  return { mockUrl, floorUrl, gatewayUrl, mock, floor, gateway };
+  return { mockUrl, floorUrl, gatewayUrl, mock, floor, gateway, gatewayKey };
+}
+
+/** A tenant and a key in the gateway's store, made with the CLI as an operator would; a key existing turns auth on. */
+function createKey(cli: string, configFile: string): string {
+  const run = (args: string[]): string => execFileSync(process.execPath, [cli, ...args, '--config', configFile], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  run(['tenants', 'create', 'bench']);
+  const lines = run(['keys', 'create', '--tenant', 'bench', '--name', 'bench-load']).trim().split('\n');
+  const key = lines.at(-1)?.trim() ?? '';
+  if (!key.startsWith('swy_')) throw new Error(`switchyard keys create did not print a key: ${lines.join(' / ')}`);
+  return key;
 }
