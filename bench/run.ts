@@ -46,7 +46,7 @@ function assertAlive(stack: BenchStack): void {
 /** The shape's headers, plus the gateway key for Switchyard (an Anthropic client sends x-api-key, an OpenAI one a bearer token). */
 function headersFor(stack: BenchStack, shape: Shape, target: TargetName): Record<string, string> {
   if (target !== 'switchyard' || stack.gatewayKey === undefined) return shape.headers;
-  const credential = shape.client === 'anthropic' ? { 'x-api-key': stack.gatewayKey } : { authorization: `Bearer ${stack.gatewayKey}` };
+  const credential: Record<string, string> = shape.client === 'anthropic' ? { 'x-api-key': stack.gatewayKey } : { authorization: `Bearer ${stack.gatewayKey}` };
   return { ...shape.headers, ...credential };
 }
 
