@@ -70,10 +70,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   } else if (options.format === 'pretty') {
     logger = pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
   } else {
-    // Batched asynchronous writes to stdout. A quiet gateway must still show its
-    // lines promptly, so the buffer is also flushed every 200 ms; shutdown
-    // calls `logger.flush()` for the rest.
-    logger = pino(base, pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 200 }));
+    // Batched asynchronous writes to stdout. A write costs ~30 µs of CPU
+    // whatever its size up to tens of KB, so lines are gathered into 32 KB
+    // writes (~70 request lines); a quiet gateway must still show its lines
+    // promptly, so the buffer is also flushed every 200 ms; shutdown calls
+    // `logger.flush()` for the rest.
+    logger = pino(base, pino.destination({ dest: 1, sync: false, minLength: 32 * 1024, maxWrite: 64 * 1024, periodicFlush: 200 }));
   }
   if (options.levels !== undefined && Object.keys(options.levels).length > 0) moduleLevels.set(logger, options.levels);
   return logger;

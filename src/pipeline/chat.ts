@@ -86,7 +86,10 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
     const decision = state.router.decideByName(requestedModel) ?? (await state.router.decide(decode(), requestedModel));
     summary.rule = decision.rule;
     summary.model = decision.modelName;
-    for (const routed of hooks.routed) await routed(call, decision);
+    for (const routed of hooks.routed) {
+      const pending = routed(call, decision);
+      if (pending !== undefined) await pending;
+    }
 
     const policy = requestPolicy(state.config, decision.modelName);
     const group = state.resilience.group(decision);

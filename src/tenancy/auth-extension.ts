@@ -83,10 +83,11 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
       .catch((err: unknown) => logger.error({ err }, 'auth: counting active keys failed'))
       .finally(() => (counting = undefined)));
 
-  const runsOpen = async (): Promise<boolean> => {
+  /** Synchronous unless the key count is stale and must be read again. */
+  const runsOpen = (): boolean | Promise<boolean> => {
     if (mode === 'open') return true;
     if (mode === 'required' || !mayRunOpen || jwt !== undefined) return false;
-    if (storedKeys === 0 && Date.now() - countedAt > KEY_COUNT_MAX_AGE_MS) await recount();
+    if (storedKeys === 0 && Date.now() - countedAt > KEY_COUNT_MAX_AGE_MS) return recount().then(() => storedKeys === 0);
     return storedKeys === 0;
   };
 
@@ -126,24 +127,38 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
   const adminKeys = (): readonly string[] => holder.current.config.admin.apiKeys;
   const guardAdmin = makeAdminGuard(adminKeys, authenticator);
 
-  /** The caller of a client request, or a thrown 401. */
-  async function principalFor(headers: ChatCall['headers']): Promise<Principal> {
+  /**
+   * The caller of a client request, or a thrown 401. Synchronous on the hot
+   * path (a cached key, or running open); a promise when the store must answer.
+   */
+  function principalFor(headers: ChatCall['headers']): Principal | Promise<Principal> {
+    const open = runsOpen();
+    if (open instanceof Promise) return open.then((isOpen) => resolvePrincipal(headers, isOpen));
+    return resolvePrincipal(headers, open);
+  }
+
+  function resolvePrincipal(headers: ChatCall['headers'], open: boolean): Principal | Promise<Principal> {
     const credential = presentedCredential(headers);
-    if (await runsOpen()) {
+    if (open) {
       // Open, yet a valid key still names its tenant (its limits and usage apply); anything else is ignored.
       // Only something shaped like a Switchyard key is looked up: clients such as
       // Claude Code send a placeholder token, and a failed lookup per request is costly.
       if (credential === undefined || mode === 'open' || !credential.startsWith('swy_')) return OPEN_PRINCIPAL;
       try {
-        return (await authenticator.authenticate(credential)).principal;
+        const cached = authenticator.authenticateCached(credential);
+        if (cached !== undefined) return cached.principal;
       } catch {
         return OPEN_PRINCIPAL;
       }
+      return authenticator.authenticate(credential).then(
+        (found) => found.principal,
+        () => OPEN_PRINCIPAL,
+      );
     }
     if (credential === undefined) {
       throw new AuthRefused('no credential', 'Authentication required: send an API key as x-api-key or Authorization: Bearer.');
     }
-    return (await authenticator.authenticate(credential)).principal;
+    return authenticator.authenticateCached(credential)?.principal ?? authenticator.authenticate(credential).then((found) => found.principal);
   }
 
   function refuse(request: FastifyRequest, reply: FastifyReply, err: unknown): void {
@@ -157,13 +172,24 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
   return {
     name: 'auth',
     hooks: {
-      async admit(call: ChatCall): Promise<void> {
-        try {
-          call.principal = await principalFor(call.headers);
-        } catch (err) {
+      admit(call: ChatCall): void | Promise<void> {
+        const refused = (err: unknown): never => {
           if (err instanceof AuthRefused) logger.info({ requestId: call.requestId, reason: err.reason }, 'auth: request refused');
           throw err;
+        };
+        let found: Principal | Promise<Principal>;
+        try {
+          found = principalFor(call.headers);
+        } catch (err) {
+          return refused(err);
         }
+        if (!(found instanceof Promise)) {
+          call.principal = found;
+          return;
+        }
+        return found.then((principal) => {
+          call.principal = principal;
+        }, refused);
       },
       routed(call: ChatCall, decision: RouteDecision): void {
         const principal = call.principal;

@@ -50,6 +50,7 @@ export class Authenticator {
   readonly #keys: LRUCache<string, CacheValue>;
   readonly #tenants: LRUCache<string, Tenant | typeof NOT_FOUND>;
   readonly #verifyJwt: VerifyJwt | undefined;
+  readonly #authenticated = new WeakMap<Found, AuthenticatedKey>();
 
   constructor(options: AuthenticatorOptions) {
     this.#repo = options.repo;
@@ -83,23 +84,44 @@ export class Authenticator {
   /** Resolves a presented credential (API key or JWT) or throws AuthRefused (401). */
   async authenticate(credential: string, now = Date.now()): Promise<AuthenticatedKey> {
     if (this.#verifyJwt !== undefined && looksLikeJwt(credential)) return this.#authenticateJwt(credential, this.#verifyJwt);
-    const found = await this.#keys.fetch(hashKey(credential));
+    const hash = hashKey(credential);
+    return this.#checked(this.#keys.get(hash) ?? (await this.#keys.fetch(hash)), now);
+  }
+
+  /**
+   * The hot path: an API key whose lookup is cached resolves without a
+   * promise. Undefined when the answer needs the store or a JWT check
+   * (call `authenticate`); throws AuthRefused like it.
+   */
+  authenticateCached(credential: string, now = Date.now()): AuthenticatedKey | undefined {
+    if (this.#verifyJwt !== undefined && looksLikeJwt(credential)) return undefined;
+    const found = this.#keys.get(hashKey(credential));
+    return found === undefined ? undefined : this.#checked(found, now);
+  }
+
+  #checked(found: CacheValue | undefined, now: number): AuthenticatedKey {
     if (found === undefined || found === NOT_FOUND) throw new AuthRefused('unknown key');
     const { key, tenant } = found;
     if (key.revokedAt !== undefined) throw new AuthRefused('revoked key');
     if (!isActive(key, now)) throw new AuthRefused('expired key', 'This API key has expired.');
     if (tenant.disabled) throw new AuthRefused('tenant disabled');
-    const principal: Principal = {
-      kind: 'key',
-      tenantId: tenant.id,
-      tenantName: tenant.name,
-      keyId: key.id,
-      keyLimits: key.limits,
-      tenantLimits: tenant.limits,
-      ...(key.models === undefined ? {} : { models: key.models }),
-      ...(key.routes === undefined ? {} : { routes: key.routes }),
-    };
-    return { principal, admin: key.admin };
+    // One principal per cached lookup: it only changes when the cache entry does.
+    let authenticated = this.#authenticated.get(found);
+    if (authenticated === undefined) {
+      const principal: Principal = {
+        kind: 'key',
+        tenantId: tenant.id,
+        tenantName: tenant.name,
+        keyId: key.id,
+        keyLimits: key.limits,
+        tenantLimits: tenant.limits,
+        ...(key.models === undefined ? {} : { models: key.models }),
+        ...(key.routes === undefined ? {} : { routes: key.routes }),
+      };
+      authenticated = { principal, admin: key.admin };
+      this.#authenticated.set(found, authenticated);
+    }
+    return authenticated;
   }
 
   async #authenticateJwt(token: string, verify: VerifyJwt): Promise<AuthenticatedKey> {

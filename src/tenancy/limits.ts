@@ -73,7 +73,8 @@ interface Outcome {
 
 interface CallState {
   readonly admission: Admission;
-  readonly outcome: Promise<Outcome | undefined>;
+  /** A value when counted in memory (the hot path), a promise when Redis answers. */
+  readonly outcome: Outcome | undefined | Promise<Outcome | undefined>;
 }
 
 /** Built-in extension factory (src/server/gateway.ts). */
@@ -200,7 +201,7 @@ export class LimitsEnforcer implements GatewayExtension {
     return this.#enforce(call, decision, scopes);
   }
 
-  async #enforce(call: ChatCall, decision: RouteDecision, scopes: ScopePlan[]): Promise<void> {
+  #enforce(call: ChatCall, decision: RouteDecision, scopes: ScopePlan[]): Promise<void> | undefined {
     const now = Date.now();
     const inputTokens = estimateInputTokens(call.body);
     const needsCost = scopes.some((s) => s.dayNanos !== undefined || s.monthNanos !== undefined);
@@ -215,13 +216,16 @@ export class LimitsEnforcer implements GatewayExtension {
       leaseUntil: now + this.#leaseMs,
       scopes,
     };
-    if (this.#store !== undefined && this.#shared === undefined && needsCost) await this.#seed(scopes, now);
-    const outcome = this.#admit(admission);
-    // Stored before the wait: a client that leaves meanwhile still gets its slot released.
+    const seeding = this.#store !== undefined && this.#shared === undefined && needsCost ? this.#seed(scopes, now) : undefined;
+    return seeding === undefined ? this.#decide(call, admission) : seeding.then(() => this.#decide(call, admission));
+  }
+
+  /** Admits (or refuses) a planned request; synchronous when the counts are in memory. */
+  #decide(call: ChatCall, admission: Admission): Promise<void> | undefined {
+    const outcome = this.#shared === undefined ? this.#admitLocal(admission) : this.#admit(admission);
+    // Stored before any wait: a client that leaves meanwhile still gets its slot released.
     this.#calls.set(call, { admission, outcome });
-    const result = await outcome;
-    if (result === undefined || result.verdict.ok) return;
-    throw refusal(result.verdict, admission);
+    return outcome instanceof Promise ? outcome.then((result) => refuseUnlessOk(result, admission)) : refuseUnlessOk(outcome, admission);
   }
 
   #finished(call: ChatCall, _end: RequestEnd): void {
@@ -240,9 +244,11 @@ export class LimitsEnforcer implements GatewayExtension {
       costNanos: usage === undefined || deployment === undefined ? 0 : toNanos(this.#prices.costOf(usage, pricedDeployment(deployment, model))),
       now: Date.now(),
     };
-    void state.outcome.then((result) => {
+    const settle = (result: Outcome | undefined): void => {
       if (result?.verdict.ok) result.settle(used);
-    });
+    };
+    if (state.outcome instanceof Promise) void state.outcome.then(settle);
+    else settle(state.outcome);
   }
 
   /**
@@ -264,7 +270,7 @@ export class LimitsEnforcer implements GatewayExtension {
   }
 
   /** Reads each budget's spend so far from the ledger, once per scope and period in this process. */
-  async #seed(scopes: readonly ScopePlan[], now: number): Promise<void> {
+  #seed(scopes: readonly ScopePlan[], now: number): Promise<void> | undefined {
     const { day, month } = periodsAt(now);
     const waits: Array<Promise<void>> = [];
     for (const scope of scopes) {
@@ -286,7 +292,7 @@ export class LimitsEnforcer implements GatewayExtension {
         waits.push(seeding);
       }
     }
-    if (waits.length > 0) await Promise.all(waits);
+    return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
   }
 
   async #readSpent(scope: ScopePlan, period: string, now: number): Promise<void> {
@@ -321,14 +327,26 @@ export class LimitsEnforcer implements GatewayExtension {
           this.#sharedFailed(err);
         }
       }
-      if (shared !== undefined) this.#localFallbacks++;
+      this.#localFallbacks++;
+      return this.#admitLocal(admission);
+    } catch (err) {
+      return this.#uncounted(err);
+    }
+  }
+
+  #admitLocal(admission: Admission): Outcome | undefined {
+    try {
       const verdict = this.#local.admitNow(admission);
       return this.#count({ verdict, settle: (used) => this.#local.settleNow(admission, used) });
     } catch (err) {
-      // A bug here must not turn into refused traffic: log it and let the request through uncounted.
-      this.#logger.error({ err }, 'limits could not be checked; the request goes through');
-      return undefined;
+      return this.#uncounted(err);
     }
+  }
+
+  /** A bug here must not turn into refused traffic: log it and let the request through uncounted. */
+  #uncounted(err: unknown): undefined {
+    this.#logger.error({ err }, 'limits could not be checked; the request goes through');
+    return undefined;
   }
 
   #count(outcome: Outcome): Outcome {
@@ -471,4 +489,9 @@ export function refusal(verdict: Extract<Verdict, { ok: false }>, admission: Adm
     );
   }
   return new GatewayError('SWY_ERR_RATE_LIMITED', `Rate limit: ${whose(scope)} allows ${value} ${LIMIT_TEXT[limit]}; retry after ${seconds} s.`, { headers });
+}
+
+function refuseUnlessOk(result: Outcome | undefined, admission: Admission): undefined {
+  if (result === undefined || result.verdict.ok) return undefined;
+  throw refusal(result.verdict, admission);
 }
