@@ -203,14 +203,22 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
       },
     },
     routes(app) {
-      app.addHook('onRequest', async (request, reply) => {
-        const path = request.url.split('?')[0] ?? '';
+      const check = async (request: FastifyRequest, reply: FastifyReply, path: string): Promise<void> => {
         try {
           if (path.startsWith('/admin/')) await guardAdmin(request);
-          else if (CLIENT_PATHS.has(path)) await principalFor(request.headers);
+          else await principalFor(request.headers);
         } catch (err) {
           refuse(request, reply, err);
         }
+      };
+      // Callback style: the chat routes (authenticated in their admit hook) and
+      // everything else pass through without a promise per request.
+      app.addHook('onRequest', (request, reply, done) => {
+        const url = request.url;
+        const q = url.indexOf('?');
+        const path = q === -1 ? url : url.slice(0, q);
+        if (!path.startsWith('/admin/') && !CLIENT_PATHS.has(path)) return done();
+        void check(request, reply, path).then(() => done());
       });
       const openapi = collectOpenApi(app, { title: 'Switchyard admin API', version: '1' });
       app.get('/openapi.json', async () => openapi());
