@@ -24,8 +24,19 @@ export function parseJsonBody(raw: Buffer, maxDepth: number): unknown {
   return value;
 }
 
-/** True when `value` nests objects/arrays more than `max` levels deep. Iterative: cannot overflow the stack. */
+/** Deeper than this, the walk is iterative: recursion that deep could overflow the stack. */
+const MAX_RECURSIVE_DEPTH = 512;
+
+/**
+ * True when `value` nests objects/arrays more than `max` levels deep. For the
+ * usual limits (default 128) a recursion that stops at `max` and allocates
+ * nothing, since this runs on every request; an explicit stack beyond that.
+ */
 export function exceedsDepth(value: unknown, max: number): boolean {
+  return max <= MAX_RECURSIVE_DEPTH ? deeper(value, 1, max) : deeperIterative(value, max);
+}
+
+function deeperIterative(value: unknown, max: number): boolean {
   if (value === null || typeof value !== 'object') return false;
   const stack: Array<{ node: object; depth: number }> = [{ node: value, depth: 1 }];
   while (stack.length > 0) {
@@ -36,5 +47,17 @@ export function exceedsDepth(value: unknown, max: number): boolean {
       if (child !== null && typeof child === 'object') stack.push({ node: child, depth: depth + 1 });
     }
   }
+  return false;
+}
+
+function deeper(value: unknown, depth: number, max: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > max) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (deeper(value[i], depth + 1, max)) return true;
+    return false;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) if (deeper(record[key], depth + 1, max)) return true;
   return false;
 }
