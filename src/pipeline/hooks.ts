@@ -31,7 +31,11 @@ export interface ChatHooks {
 export interface GatewayExtension {
   readonly name: string;
   readonly hooks?: ChatHooks;
-  /** Adds routes (admin API, /metrics, /ui) before the server listens. */
+  /**
+   * Adds routes (admin API, /metrics, /ui) before the server listens. Fastify
+   * hooks added here do not run for the two chat routes, which are taken
+   * before Fastify (src/server/chat-intake.ts): chat requests have `hooks`.
+   */
   routes?(app: FastifyInstance): void;
   /** After a new config snapshot was swapped in. */
   reloaded?(state: GatewayState): void | Promise<void>;

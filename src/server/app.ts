@@ -3,7 +3,7 @@
  * schemas compiled once at start, every error in the caller's protocol shape.
  */
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { GatewayError, overloadedError } from '../errors.ts';
@@ -17,6 +17,7 @@ import type { StateHolder } from '../pipeline/state.ts';
 import type { ConcurrencyLimiter } from '../resilience/limiter.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { parseJsonBody } from './body.ts';
+import { chatSurfaceOf, takeChatRequest } from './chat-intake.ts';
 import { errorPayload, requestIdHeaders, toGatewayError, writeError } from './error-shapes.ts';
 import { handleCountTokens, listModels } from './info-routes.ts';
 
@@ -66,21 +67,39 @@ export function surfaceForPath(url: string): ProtocolName {
   return url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
 }
 
+/** The client's `x-request-id` when it is safe to echo, else a new one. */
+function requestIdOf(req: IncomingMessage): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : `${REQUEST_ID_PREFIX}${(++requestCounter).toString(36)}`;
+}
+
+/** Fastify's default, kept now that the gateway creates the server itself. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
 export function buildApp(options: AppOptions): FastifyInstance {
   const { holder, pools, limiter } = options;
   const logger = moduleLogger(options.logger, 'server');
   /** One summary line per chat request (and its body when `logging.bodies` is on). */
   const requestLog = moduleLogger(options.logger, 'request');
+  const intakeLimits = { bodyLimit: options.bodyLimit, maxNestingDepth: options.maxNestingDepth };
+  /** Set when close begins: from then on Fastify answers every request (503, `return503OnClosing`). */
+  let closing = false;
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit,
-    http: { maxHeaderSize: options.maxHeaderSize },
-    requestTimeout: options.requestTimeoutMs,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, allErrors: true } },
-    genReqId: (req: IncomingMessage) => {
-      const incoming = req.headers['x-request-id'];
-      return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : `${REQUEST_ID_PREFIX}${(++requestCounter).toString(36)}`;
+    genReqId: requestIdOf,
+    // The chat routes are taken straight off node:http (src/server/chat-intake.ts); Fastify routes the rest.
+    serverFactory: (fastifyHandler) => {
+      const server = createServer({ maxHeaderSize: options.maxHeaderSize }, (req, res) => {
+        const surface = closing ? undefined : chatSurfaceOf(req);
+        if (surface === undefined) return fastifyHandler(req, res);
+        takeChatRequest(surface, req, res, requestIdOf(req), intakeLimits, serveChat);
+      });
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      server.requestTimeout = options.requestTimeoutMs;
+      return server;
     },
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
       const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
@@ -132,25 +151,24 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   const hooks = options.hooks ?? EMPTY_HOOKS;
-  const chatRoute = (surface: ProtocolName) => async (request: FastifyRequest, reply: FastifyReply) => {
-    reply.hijack();
+  /** One chat request, checked and parsed (by chat-intake.ts, or by Fastify for injected requests). */
+  async function serveChatRequest(surface: ProtocolName, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, requestId: string): Promise<void> {
     const startedAt = performance.now();
     const summary: RequestSummary = { surface, attempts: [] };
-    const res = reply.raw;
-    const url = request.raw.url ?? '';
+    const url = req.url ?? '';
     const q = url.indexOf('?');
     const call: ChatCall = {
       surface,
-      body: request.body as Record<string, unknown>,
+      body,
       query: q === -1 ? '' : url.slice(q),
-      headers: request.headers,
-      requestId: request.id,
+      headers: req.headers,
+      requestId,
       res,
       startedAt,
       summary,
     };
     const config = holder.current.config;
-    if (config.logging.bodies) requestLog.info({ requestId: request.id, surface, body: truncatedBody(call.body, config.logging.bodyMaxChars) }, 'request body');
+    if (config.logging.bodies) requestLog.info({ requestId, surface, body: truncatedBody(call.body, config.logging.bodyMaxChars) }, 'request body');
     res.once('close', () => {
       const status = summary.status ?? res.statusCode;
       const latencyMs = performance.now() - startedAt;
@@ -161,7 +179,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       const cost = requestCost(config, summary, call.body.model);
       requestLog.info(
         {
-          requestId: request.id,
+          requestId,
           // The trace the gateway's spans (or the client's) belong to, for jumping from a log line to its trace.
           traceId: call.trace?.traceparent.slice(3, 35) ?? (call.headers.traceparent === undefined ? undefined : parseTraceparent(call.headers.traceparent)?.traceId),
           surface,
@@ -193,7 +211,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
           try {
             finished(call, end);
           } catch (err) {
-            logger.error({ err, requestId: request.id }, 'a finished hook threw');
+            logger.error({ err, requestId }, 'a finished hook threw');
           }
         }
       }
@@ -207,20 +225,32 @@ export function buildApp(options: AppOptions): FastifyInstance {
       }
     } catch (err) {
       const error = toGatewayError(err);
-      if (error.code === 'SWY_ERR_INTERNAL') logger.error({ err, requestId: request.id }, 'an admit hook failed');
+      if (error.code === 'SWY_ERR_INTERNAL') logger.error({ err, requestId }, 'an admit hook failed');
       summary.error = error.code;
       summary.status = error.status;
-      if (!res.destroyed) writeError(res, surface, error, request.id);
+      if (!res.destroyed) writeError(res, surface, error, requestId);
       return;
     }
     // Shedding happens before any routing or upstream work; the slot is held until the response closes.
-    if (limiter !== undefined && !(await admit(limiter, surface, request.id, res, summary))) return;
+    if (limiter !== undefined && !(await admit(limiter, surface, requestId, res, summary))) return;
     try {
       await handleChat({ state: holder.current, pools, hooks }, call);
     } catch (err) {
-      logger.error({ err, requestId: request.id }, 'unhandled error in the chat pipeline');
+      logger.error({ err, requestId }, 'unhandled error in the chat pipeline');
     }
+  }
+  function serveChat(surface: ProtocolName, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, requestId: string): void {
+    serveChatRequest(surface, req, res, body, requestId).catch((err: unknown) => logger.error({ err, requestId }, 'unhandled error in the chat pipeline'));
+  }
+  // Reached only by requests that do not come through the server (app.inject): same checks by schema, same handler.
+  const chatRoute = (surface: ProtocolName) => async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    await serveChatRequest(surface, request.raw, reply.raw, request.body as Record<string, unknown>, request.id);
   };
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
 
   app.post('/v1/messages', { schema: { body: chatBodySchema } }, chatRoute('anthropic'));
   app.post('/v1/chat/completions', { schema: { body: chatBodySchema } }, chatRoute('openai'));
