@@ -9,16 +9,20 @@ import { arch, cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { failures, latencyHistogram, runLoad } from './lib/load.ts';
 import { describe, measure, preflight, type TargetSpec } from './lib/measure.ts';
-import { parseBenchArgs, plannedSeconds, usage, type BenchOptions } from './lib/options.ts';
+import { evaluateGoals, ISSUE2_PASSTHROUGH } from './lib/goals.ts';
+import { heapUsedBytes, RssSampler, rssBytes, toMiB } from './lib/memory.ts';
+import { parseBenchArgs, plannedSeconds, RAMP_CALIBRATION_S, RAMP_GROWTH, RAMP_START_FRACTION, usage, type BenchOptions } from './lib/options.ts';
+import { comfortableRate } from './lib/percentiles.ts';
+import { measureAtRate, runRamps } from './lib/rate-phases.ts';
 import { ChildSet, describePinning, planPinning, type Pinning } from './lib/processes.ts';
 import { formatSummary, readProfile, summariseProfile } from './lib/profile.ts';
 import { formatReport } from './lib/report.ts';
-import { ratio, type AddedLatency, type BenchResult, type ShapeResult, type TargetResult } from './lib/result.ts';
+import { ratio, type AddedLatency, type BenchResult, type Memory, type OpenLoopTarget, type Ramp, type RateLatency, type ShapeResult, type TargetResult } from './lib/result.ts';
 import { targetNames, type Shape, type TargetName } from './lib/shapes.ts';
 import { repoRoot, startBenchStack, type BenchStack } from './lib/stack.ts';
-import { compareCounters, scrape, total as sumOf } from './lib/prom-text.ts';
+import { compareCounters, scrape, total as sumOf, type Sample } from './lib/prom-text.ts';
 
-const GOAL = 0.7;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
 function gitCommit(): string | undefined {
@@ -129,6 +133,75 @@ async function measureAddedLatency(stack: BenchStack, shape: Shape, o: BenchOpti
   return { shape: shape.id, connections: 1, direct, floor, switchyard, floorMinusDirect: minus(floor), switchyardMinusDirect: minus(switchyard), failures: failed };
 }
 
+const usStr = (n: number): string => String(Math.round(n)).padStart(6);
+const signedUs = (n: number): string => `${n >= 0 ? '+' : ''}${Math.round(n)}`;
+
+function describeOpenLoop(t: OpenLoopTarget): string {
+  const failed = t.non2xx + t.errors + t.mismatches;
+  return (
+    `${t.achievedRps.toFixed(0).padStart(7)} req/s  p50 ${usStr(t.p50Us)}  p90 ${usStr(t.p90Us)}  p99 ${usStr(t.p99Us)}  p99.9 ${usStr(t.p999Us)} µs` +
+    `  late ${t.late}, unsent ${t.unsent}` +
+    (failed > 0 ? `  !! ${failed} FAILED (non-2xx ${t.non2xx}, errors ${t.errors}, incomplete ${t.mismatches})` : '')
+  );
+}
+
+/** Open loop at a constant rate through the three targets, right after the shape's closed-loop runs (so the rate can derive from them). */
+async function measureShapeAtRate(stack: BenchStack, shape: Shape, closed: ShapeResult, o: BenchOptions): Promise<RateLatency | undefined> {
+  const rateFrom = o.ratePerS === undefined ? 'auto' : 'flag';
+  const rate = o.ratePerS ?? comfortableRate(Object.values(closed.targets).map((t) => t.rps), o.rateFraction);
+  if (rate <= 0) {
+    log(`  !!! no constant-rate run for ${shape.id}: a closed-loop throughput was 0`);
+    return undefined;
+  }
+  log(`  open loop at ${rate} req/s (${rateFrom === 'auto' ? `${o.rateFraction} × the lowest closed-loop req/s` : '--rate'}), latency from the scheduled send time:`);
+  const r = await measureAtRate({
+    shape,
+    targets: targetSpecs(stack, shape),
+    ratePerS: rate,
+    rateFrom,
+    durationS: o.rateDurationS,
+    rounds: o.rounds,
+    warmupS: o.rateWarmupS,
+    maxInFlight: o.maxInFlight,
+    afterRun: () => assertAlive(stack),
+  });
+  for (const target of targetNames) log(`  ${target.padEnd(11)} ${describeOpenLoop(r.targets[target])}`);
+  const d = r.switchyardMinusDirect;
+  log(`  → switchyard − direct: p50 ${signedUs(d.p50Us)}, p90 ${signedUs(d.p90Us)}, p99 ${signedUs(d.p99Us)}, p99.9 ${signedUs(d.p999Us)} µs`);
+  return r;
+}
+
+async function rampFloorAndSwitchyard(stack: BenchStack, o: BenchOptions, shapes: readonly ShapeResult[], ramp: NonNullable<BenchOptions['ramp']>): Promise<Ramp | undefined> {
+  const { shape } = ramp;
+  let floorRps = shapes.find((s) => s.id === shape.id)?.targets.floor.rps;
+  if (floorRps === undefined) {
+    const load = { url: `${stack.floorUrl}${shape.path}`, body: shape.body('floor'), headers: headersFor(stack, shape, 'floor') };
+    const counts = await runLoad({ ...load, connections: o.connections, durationS: RAMP_CALIBRATION_S, verify: shape.looksComplete }, latencyHistogram());
+    floorRps = counts.ok / counts.durationS;
+  }
+  const startRate = Math.round(floorRps * RAMP_START_FRACTION);
+  if (startRate < 1) {
+    log(`!!! no ramp: the floor's closed-loop throughput for ${shape.id} was 0`);
+    return undefined;
+  }
+  log(
+    `Ramp: ${shape.title} [${shape.id}], floor and Switchyard, open loop from ${startRate} req/s (${RAMP_START_FRACTION} × the floor's closed-loop req/s) ×${RAMP_GROWTH} per step, ` +
+      `${ramp.stepS} s steps, until p99 > ${ramp.p99ThresholdMs} ms, failures or > 1% sent late (at most ${ramp.maxSteps} steps each)`,
+  );
+  const specs = targetSpecs(stack, shape).filter((t) => t.target !== 'direct');
+  const result = await runRamps({
+    shape,
+    targets: specs,
+    plan: { startRate, growth: RAMP_GROWTH, maxSteps: ramp.maxSteps, resolution: 0.06, minRate: 10 },
+    stepS: ramp.stepS,
+    p99ThresholdMs: ramp.p99ThresholdMs,
+    maxInFlight: o.maxInFlight,
+    afterRun: () => assertAlive(stack),
+  });
+  log('');
+  return result;
+}
+
 /**
  * Load through every shape and target before anything is measured: the
  * gateway runs far more code than the floor, and its JIT needs several
@@ -136,7 +209,7 @@ async function measureAddedLatency(stack: BenchStack, shape: Shape, o: BenchOpti
  * first shapes measured on a half-warm gateway).
  */
 async function warmUpStack(stack: BenchStack, o: BenchOptions): Promise<void> {
-  const all = o.latencyShape === undefined || o.shapes.includes(o.latencyShape) ? o.shapes : [...o.shapes, o.latencyShape];
+  const all = [...new Set([...o.shapes, ...(o.latencyShape === undefined ? [] : [o.latencyShape]), ...(o.ramp === undefined ? [] : [o.ramp.shape])])];
   const slice = Math.max(0.3, o.initialWarmupS / (all.length * targetNames.length));
   log(`warming up: ${all.length} shape(s) × 3 targets, ${slice.toFixed(2)} s each`);
   for (const shape of all) {
@@ -147,6 +220,37 @@ async function warmUpStack(stack: BenchStack, o: BenchOptions): Promise<void> {
     }
   }
   log('');
+}
+
+/** Stops the RSS sampler, waits idle, and reads RSS and (from /metrics) the gateway's heap. */
+async function idleMemory(stack: BenchStack, o: BenchOptions, sampler: RssSampler, warm: readonly Sample[] | undefined, loaded: readonly Sample[] | undefined): Promise<Memory> {
+  sampler.stop();
+  log(`memory: waiting ${o.idleS} s idle`);
+  await sleep(o.idleS * 1000);
+  const idle = o.gatewayMetrics ? await scrape(`${stack.gatewayUrl}/metrics`) : undefined;
+  const heap = { warm: heapUsedBytes(warm ?? []), loaded: heapUsedBytes(loaded ?? []), idle: heapUsedBytes(idle?.samples ?? []) };
+  const heapSource = !o.gatewayMetrics
+    ? 'none: the gateway ran with --gateway-metrics off'
+    : heap.idle === undefined
+      ? "none: the gateway's /metrics has no nodejs_heap_size_used_bytes"
+      : "the gateway's /metrics (nodejs_heap_size_used_bytes); the floor has no metrics, RSS only";
+  const floor = sampler.figures('floor');
+  const switchyard = sampler.figures('switchyard');
+  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  return {
+    sampleIntervalMs: sampler.intervalMs,
+    idleS: o.idleS,
+    heapSource,
+    floor: defined({ startRssMiB: floor.startMiB, peakRssMiB: floor.peakMiB, idleRssMiB: toMiB(rssBytes(stack.floor.pid)) }),
+    switchyard: defined({
+      startRssMiB: switchyard.startMiB,
+      peakRssMiB: switchyard.peakMiB,
+      idleRssMiB: toMiB(rssBytes(stack.gateway.pid)),
+      heapUsedAfterWarmupMiB: toMiB(heap.warm),
+      heapUsedAfterLoadMiB: toMiB(heap.loaded),
+      heapUsedIdleMiB: toMiB(heap.idle),
+    }),
+  };
 }
 
 function machine(): BenchResult['machine'] {
@@ -180,24 +284,38 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
   log(`mock ${stack.mockUrl} (pid ${stack.mock.pid}), floor ${stack.floorUrl} (pid ${stack.floor.pid}), switchyard ${stack.gatewayUrl} (pid ${stack.gateway.pid})`);
   log('');
 
+  const sampler = o.memory ? new RssSampler({ floor: stack.floor.pid, switchyard: stack.gateway.pid }) : undefined;
+  sampler?.start();
   await warmUpStack(stack, o);
   // Issue 5, done when: /metrics scraped before and after the load shows consistent counters.
   const metricsBefore = o.gatewayMetrics ? await scrape(`${stack.gatewayUrl}/metrics`) : undefined;
 
   const shapeResults: ShapeResult[] = [];
+  const rateLatency: RateLatency[] = [];
   let total = 0;
   for (const shape of o.shapes) {
     const { result, preflightFailures } = await measureShape(stack, shape, o);
     shapeResults.push(result);
     total += preflightFailures;
     for (const t of Object.values(result.targets)) total += t.non2xx + t.errors + t.mismatches;
+    if (o.rateShapes.includes(shape)) {
+      const atRate = await measureShapeAtRate(stack, shape, result, o);
+      if (atRate !== undefined) {
+        rateLatency.push(atRate);
+        for (const t of Object.values(atRate.targets)) total += t.non2xx + t.errors + t.mismatches;
+      }
+    }
   }
   const addedLatency = o.latencyShape === undefined ? undefined : await measureAddedLatency(stack, o.latencyShape, o);
   total += addedLatency?.failures ?? 0;
+  if (addedLatency !== undefined) log('');
+  // Failures in the ramp are one of its stopping signals (overload), not a broken run: reported, not counted.
+  const ramp = o.ramp === undefined ? undefined : await rampFloorAndSwitchyard(stack, o, shapeResults, o.ramp);
 
   let metricsCheck: BenchResult['metricsCheck'];
-  if (metricsBefore !== undefined) {
-    const after = await scrape(`${stack.gatewayUrl}/metrics`);
+  const metricsAfter = metricsBefore === undefined ? undefined : await scrape(`${stack.gatewayUrl}/metrics`);
+  if (metricsBefore !== undefined && metricsAfter !== undefined) {
+    const after = metricsAfter;
     const { series, decreased } = compareCounters(metricsBefore, after);
     const requestsCounted = sumOf(after.samples, 'switchyard_requests_total') - sumOf(metricsBefore.samples, 'switchyard_requests_total');
     metricsCheck = { series, decreased, requestsCounted };
@@ -208,6 +326,7 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
     );
     if (decreased.length > 0 || requestsCounted <= 0) total += 1;
   }
+  const memory = sampler === undefined ? undefined : await idleMemory(stack, o, sampler, metricsBefore?.samples, metricsAfter?.samples);
 
   const passthrough = shapeResults.filter((s) => s.passthrough).map((s) => s.ratios.switchyardOverFloor);
   const minRatio = passthrough.length === 0 ? null : Math.min(...passthrough);
@@ -231,13 +350,21 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
       pipeline: o.pipeline,
       profiled: o.profile,
       ...(commit === undefined ? {} : { gitCommit: commit }),
+      ...(o.ratePerS === undefined ? {} : { ratePerS: o.ratePerS }),
+      rateFraction: o.rateFraction,
+      rateDurationS: o.rateDurationS,
+      maxInFlight: o.maxInFlight,
     },
     shapes: shapeResults,
     ...(addedLatency === undefined ? {} : { addedLatency }),
-    goal: { threshold: GOAL, minPassthroughRatio: minRatio, met: minRatio !== null && minRatio >= GOAL && total === 0 },
+    ...(rateLatency.length === 0 ? {} : { rateLatency }),
+    ...(ramp === undefined ? {} : { ramp }),
+    ...(memory === undefined ? {} : { memory }),
+    goal: { threshold: ISSUE2_PASSTHROUGH, minPassthroughRatio: minRatio, met: minRatio !== null && minRatio >= ISSUE2_PASSTHROUGH && total === 0 },
     failures: total,
     ...(metricsCheck === undefined ? {} : { metricsCheck }),
   };
+  result.goals = evaluateGoals(result);
 
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const resultsDir = join(repoRoot, 'bench/results');
@@ -309,7 +436,13 @@ async function main(argv: string[]): Promise<number> {
 
   const pinning = planPinning(o.pin);
   log(describePinning(pinning));
-  log(`planned: about ${Math.round(planned)} s (${o.shapes.length} shapes × 3 targets${o.latencyShape === undefined ? '' : ' + 3 latency runs'}, ${o.warmupS} s warm-up + ${o.durationS} s each)`);
+  const parts = [
+    `${o.shapes.length} shapes × 3 targets${o.latencyShape === undefined ? '' : ' + 3 latency runs'}, ${o.warmupS} s warm-up + ${o.durationS} s each`,
+    ...(o.rateShapes.length === 0 ? [] : [`${o.rateShapes.length} shape(s) × 3 targets at a constant rate, ${o.rateDurationS} s each`]),
+    ...(o.ramp === undefined ? [] : [`a ramp of at most ${o.ramp.maxSteps} × ${o.ramp.stepS} s steps on floor and Switchyard`]),
+    ...(o.memory ? [`${o.idleS} s idle for memory`] : []),
+  ];
+  log(`planned: about ${Math.round(planned)} s (${parts.join('; ')})`);
 
   let code = 1;
   try {

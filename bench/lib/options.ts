@@ -24,11 +24,27 @@ export interface BenchOptions {
   pipeline: 'full' | 'open';
   /** Where the JSON goes; default bench/results/<timestamp>.json. */
   out: string | undefined;
+  /** Shapes measured again open loop at a constant rate (empty: skipped); always among `shapes`. */
+  rateShapes: Shape[];
+  /** --rate: one rate for every shape; undefined: rateFraction × the shape's lowest closed-loop throughput. */
+  ratePerS: number | undefined;
+  rateFraction: number;
+  /** Measured open-loop seconds per target and shape, split over `rounds`. */
+  rateDurationS: number;
+  /** Discarded open-loop run per target before the measured ones. */
+  rateWarmupS: number;
+  /** Bound on requests in flight (and connections) per target in the open-loop runs. */
+  maxInFlight: number;
+  /** The ramp on the floor and Switchyard, or undefined to skip it. */
+  ramp: { shape: Shape; p99ThresholdMs: number; stepS: number; maxSteps: number } | undefined;
+  /** Sample the floor's and the gateway's memory and wait `idleS` after the load for the idle figures. */
+  memory: boolean;
+  idleS: number;
 }
 
 export const usage = `Usage: npm run bench -- [options]     (or: node bench/run.ts [options])
 
-  --quick                 short runs (about 1 minute in all)
+  --quick                 short runs (about 1½ minutes in all; a full run takes about 5)
   --duration S            measured seconds per target and shape (default 7, quick 1.5)
   --warmup S              seconds of warm-up per target before each shape (default 2, quick 0.75)
   --initial-warmup S      seconds of load through every shape and target at start (default 12, quick 4)
@@ -37,6 +53,18 @@ export const usage = `Usage: npm run bench -- [options]     (or: node bench/run.
   --tokens N              words per mock reply (default 24)
   --shapes a,b            only these shapes (default all): ${shapes.map((s) => s.id).join(', ')}
   --latency-shape ID      shape of the concurrency-1 added-latency runs (default anthropic-stream; "none" skips)
+  --rate-latency all|none|a,b  shapes measured open loop at a constant rate (default all the measured shapes)
+  --rate N                the constant rate, req/s (default: --rate-fraction × the shape's lowest closed-loop req/s)
+  --rate-fraction F       default 0.45
+  --rate-duration S       measured open-loop seconds per target and shape (default 3, quick 0.6)
+  --in-flight N           open loop: at most N requests in flight per target (default 64)
+  --no-ramp               skip the ramp
+  --ramp-shape ID         shape of the ramp on floor and Switchyard (default anthropic-stream)
+  --ramp-p99-ms MS        a ramp step is sustained while p99 stays at or under this (default 20)
+  --ramp-step S           seconds per ramp step (default 1.5, quick 0.5)
+  --ramp-steps N          at most N steps per target (default 10, quick 7)
+  --no-memory             skip the memory figures (and the idle wait after the load)
+  --idle S                seconds idle after the load before the idle memory figures (default 3, quick 2)
   --gateway-log-level L   the gateway's log level (default info, as configured in production)
   --gateway-metrics on|off  the gateway's /metrics (default on, as configured by default); off to measure what metrics cost
   --pipeline full|open    full (default): the gateway authenticates a real key and applies rate limits and budgets
@@ -77,6 +105,18 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       profile: { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
       out: { type: 'string' },
+      'rate-latency': { type: 'string', default: 'all' },
+      rate: { type: 'string' },
+      'rate-fraction': { type: 'string' },
+      'rate-duration': { type: 'string' },
+      'in-flight': { type: 'string' },
+      'no-ramp': { type: 'boolean', default: false },
+      'ramp-shape': { type: 'string', default: 'anthropic-stream' },
+      'ramp-p99-ms': { type: 'string' },
+      'ramp-step': { type: 'string' },
+      'ramp-steps': { type: 'string' },
+      'no-memory': { type: 'boolean', default: false },
+      idle: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -113,6 +153,38 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   if (metricsFlag !== 'on' && metricsFlag !== 'off') throw new Error(`--gateway-metrics must be on or off, got '${metricsFlag}'`);
   const pipeline = values.pipeline;
   if (pipeline !== 'full' && pipeline !== 'open') throw new Error(`--pipeline must be full or open, got '${pipeline}'`);
+
+  let rateShapes: Shape[] = [];
+  const rateList = values['rate-latency'];
+  if (rateList === 'all') rateShapes = selected;
+  else if (rateList !== 'none') {
+    rateShapes = rateList.split(',').map((id) => {
+      const shape = selected.find((s) => s.id === id.trim());
+      if (shape === undefined) throw new Error(`--rate-latency: '${id}' is not among the measured shapes (${selected.map((s) => s.id).join(', ')})`);
+      return shape;
+    });
+  }
+  const ratePerS = values.rate === undefined ? undefined : positive('rate', values.rate, 1, false);
+  if (ratePerS !== undefined && ratePerS > 100_000) throw new Error('--rate is limited to 100000 req/s');
+  const rateFraction = positive('rate-fraction', values['rate-fraction'], 0.45, false);
+  if (rateFraction > 1) throw new Error('--rate-fraction must be at most 1');
+  const rateDurationS = positive('rate-duration', values['rate-duration'], quick ? 0.6 : 3, false);
+  const maxInFlight = positive('in-flight', values['in-flight'], 64, true);
+  if (rateDurationS > 600 || maxInFlight > 1024) throw new Error('--rate-duration is limited to 600 s, --in-flight to 1024');
+
+  let ramp: BenchOptions['ramp'];
+  if (!values['no-ramp']) {
+    const shape = findShape(values['ramp-shape']);
+    if (shape === undefined) throw new Error(`unknown --ramp-shape '${values['ramp-shape']}'`);
+    const p99ThresholdMs = positive('ramp-p99-ms', values['ramp-p99-ms'], 20, false);
+    const stepS = positive('ramp-step', values['ramp-step'], quick ? 0.5 : 1.5, false);
+    const maxSteps = positive('ramp-steps', values['ramp-steps'], quick ? 7 : 10, true);
+    if (stepS > 60 || maxSteps > 30) throw new Error('--ramp-step is limited to 60 s, --ramp-steps to 30');
+    ramp = { shape, p99ThresholdMs, stepS, maxSteps };
+  }
+  const idleS = positive('idle', values.idle, quick ? 2 : 3, false);
+  if (idleS > 60) throw new Error('--idle is limited to 60 s');
+
   return {
     quick,
     durationS,
@@ -129,13 +201,34 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     gatewayMetrics: metricsFlag === 'on',
     pipeline,
     out: values.out,
+    rateShapes,
+    ratePerS,
+    rateFraction,
+    rateDurationS,
+    rateWarmupS: quick ? 0.2 : 0.3,
+    maxInFlight,
+    ramp,
+    memory: !values['no-memory'],
+    idleS,
   };
 }
+
+/** The ramp starts at this fraction of the floor's closed-loop throughput, growing by RAMP_GROWTH per step. */
+export const RAMP_START_FRACTION = 0.3;
+export const RAMP_GROWTH = 1.25;
+/** Closed-loop floor run that sets the ramp's start when the ramp shape is not measured closed loop. */
+export const RAMP_CALIBRATION_S = 1;
 
 /** Planned wall time, seconds: what the watchdog allows for (with margin). */
 export function plannedSeconds(o: BenchOptions): number {
   const groups = o.shapes.length + (o.latencyShape === undefined ? 0 : 1);
   // Per autocannon run: up to one 100 ms sample tick late, plus connection set-up.
   const perTarget = o.durationS + o.warmupS + (o.rounds + 1) * 0.15;
-  return groups * 3 * perTarget + o.initialWarmupS + 10;
+  const closedLoop = groups * 3 * perTarget + o.initialWarmupS + 10;
+  // Open loop: the warm-up and every round of every target, each waiting for its last responses.
+  const rate = o.rateShapes.length * 3 * (o.rateWarmupS + o.rateDurationS + (o.rounds + 1) * 0.1);
+  const calibration = o.ramp === undefined || o.shapes.includes(o.ramp.shape) ? 0 : RAMP_CALIBRATION_S + 1;
+  const ramp = o.ramp === undefined ? 0 : 2 * (Math.min(0.5, o.ramp.stepS) + o.ramp.maxSteps * (o.ramp.stepS + 0.15)) + calibration;
+  const memory = o.memory ? o.idleS + 1 : 0;
+  return closedLoop + rate + ramp + memory;
 }
