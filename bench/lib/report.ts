@@ -165,9 +165,12 @@ export function formatRateLatency(list: readonly RateLatency[]): string[] {
     lines.push(`${r.shape} at ${r.ratePerS} req/s (${r.rateFrom === 'flag' ? '--rate' : 'auto'}, ${r.durationS} s per target)`);
     lines.push(openLoopRow('direct', r.targets.direct), openLoopRow('floor', r.targets.floor), openLoopRow('switchyard', r.targets.switchyard));
     lines.push(`  → switchyard − direct: ${deltas(r.switchyardMinusDirect)}; floor − direct: ${deltas(r.floorMinusDirect)}`);
-    const behind = Object.entries(r.targets).filter(([, t]) => t.late + t.unsent > t.scheduled * 0.01);
+    const behind = Object.entries(r.targets).filter(([, t]) => t.waitedForSlot + t.unsent > t.scheduled * 0.01);
     if (behind.length > 0) {
-      lines.push(`  ! more than 1% of requests went out late or not at all (${behind.map(([n]) => n).join(', ')}): the rate was not sustained, these latencies include queueing`);
+      lines.push(
+        `  ! more than 1% of requests waited for an in-flight slot or were never sent (${behind.map(([n]) => n).join(', ')}): ` +
+          'the rate was not sustained, these latencies include that queueing',
+      );
     }
     const lag = Math.max(...Object.values(r.targets).map((t) => t.sendLagP99Us));
     if (lag > 1000) lines.push(`  ! the load generator itself sent 1% of requests ${Math.round(lag)} µs or more after their time (its CPU was short): all latencies here are inflated`);
