@@ -221,5 +221,6 @@ export function formatMemory(m: Memory): string[] {
     s.heapUsedIdleMiB === undefined
       ? `  heap: ${m.heapSource}`
       : `  switchyard heap used: after warm-up ${mib(s.heapUsedAfterWarmupMiB)}, right after the load ${mib(s.heapUsedAfterLoadMiB)}, idle ${mib(s.heapUsedIdleMiB)}`;
-  return [`Memory (VmRSS from /proc every ${m.sampleIntervalMs} ms; heap from ${m.heapSource.startsWith('none') ? 'nowhere' : "the gateway's /metrics"}):`, `  floor       ${rss(m.floor)}`, `  switchyard  ${rss(s)}`, heap];
+  const source = s.heapUsedIdleMiB === undefined ? '' : "; heap from the gateway's /metrics";
+  return [`Memory (VmRSS from /proc every ${m.sampleIntervalMs} ms${source}):`, `  floor       ${rss(m.floor)}`, `  switchyard  ${rss(s)}`, heap];
 }
