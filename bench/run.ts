@@ -153,7 +153,7 @@ async function measureShapeAtRate(stack: BenchStack, shape: Shape, closed: Shape
     log(`  !!! no constant-rate run for ${shape.id}: a closed-loop throughput was 0`);
     return undefined;
   }
-  log(`  open loop at ${rate} req/s (${rateFrom === 'auto' ? `${o.rateFraction} × the lowest closed-loop req/s` : '--rate'}), latency from the scheduled send time:`);
+  log(`  open loop at ${rate} req/s (${rateFrom === 'auto' ? `${o.rateFraction} × the lowest closed-loop req/s` : '--rate'}), latency in µs (see the report for how it is counted):`);
   const r = await measureAtRate({
     shape,
     targets: targetSpecs(stack, shape),
