@@ -186,7 +186,7 @@ async function rampFloorAndSwitchyard(stack: BenchStack, o: BenchOptions, shapes
   }
   log(
     `Ramp: ${shape.title} [${shape.id}], floor and Switchyard, open loop from ${startRate} req/s (${RAMP_START_FRACTION} × the floor's closed-loop req/s) ×${RAMP_GROWTH} per step, ` +
-      `${ramp.stepS} s steps, until p99 > ${ramp.p99ThresholdMs} ms, failures or > 1% sent late (at most ${ramp.maxSteps} steps each)`,
+      `${ramp.stepS} s steps, until p99 > ${ramp.p99ThresholdMs} ms, failures or > 1% held back by the in-flight bound (at most ${ramp.maxSteps} steps each)`,
   );
   const specs = targetSpecs(stack, shape).filter((t) => t.target !== 'direct');
   const result = await runRamps({

@@ -29,19 +29,20 @@ export interface StepFigures {
   non2xx: number;
   errors: number;
   mismatches: number;
-  late: number;
+  /** Held back by the in-flight bound: the target was not keeping up. (Requests late through the sender's own lag do not count here.) */
+  waitedForSlot: number;
   unsent: number;
 }
 
-/** Share of a step's requests that may go out late or not at all before the rate counts as not sustained. */
+/** Share of a step's requests that may wait for an in-flight slot or go unsent before the rate counts as not sustained. */
 export const MAX_LATE_SHARE = 0.01;
 
 export function judgeStep(f: StepFigures, p99ThresholdMs: number): { sustained: boolean; reason?: string } {
   const failed = f.non2xx + f.errors + f.mismatches;
   if (failed > 0) return { sustained: false, reason: `${failed} failed` };
   if (f.p99Us > p99ThresholdMs * 1000) return { sustained: false, reason: `p99 ${(f.p99Us / 1000).toFixed(1)} ms` };
-  const behind = f.late + f.unsent;
-  if (behind > f.scheduled * MAX_LATE_SHARE) return { sustained: false, reason: `${behind} of ${f.scheduled} sent late or not at all` };
+  const behind = f.waitedForSlot + f.unsent;
+  if (behind > f.scheduled * MAX_LATE_SHARE) return { sustained: false, reason: `${behind} of ${f.scheduled} waited for a free slot or were never sent` };
   return { sustained: true };
 }
 

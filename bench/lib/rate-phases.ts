@@ -172,15 +172,18 @@ export async function runRamps(spec: RampSpec): Promise<Ramp> {
           p50Us: s.p50Us,
           p99Us: s.p99Us,
           late: s.late,
+          waitedForSlot: s.waitedForSlot,
           unsent: s.unsent,
           failed: s.non2xx + s.errors + s.mismatches,
+          sendLagP99Us: s.sendLagP99Us,
           ...(s.proxyCpuBusy === undefined ? {} : { proxyCpuBusy: s.proxyCpuBusy }),
         };
         done.push(step);
         const cpu = s.proxyCpuBusy === undefined ? '' : `, CPU ${Math.round(s.proxyCpuBusy * 100)}%`;
+        const lag = s.sendLagP99Us > 1000 ? ` (! the sender itself was ${(s.sendLagP99Us / 1000).toFixed(1)} ms late at p99)` : '';
         log(
           `  ${r.spec.target.padEnd(11)} ${String(rate).padStart(6)} req/s: p50 ${us(s.p50Us)}, p99 ${us(s.p99Us)}${cpu} ` +
-            `${verdict.sustained ? 'sustained' : `NOT sustained (${verdict.reason ?? ''})`}`,
+            `${verdict.sustained ? 'sustained' : `NOT sustained (${verdict.reason ?? ''})`}${lag}`,
         );
       }
       if (!ran) break;

@@ -200,7 +200,7 @@ export function formatRamp(r: Ramp): string[] {
     return `  ${pad(name, 11)} ${verdict}\n              steps (req/s): ${rampSteps(t)}`;
   };
   const lines = [
-    `Ramp (${r.shape}, open loop, ${r.stepS} s steps; sustained = p99 ≤ ${r.p99ThresholdMs} ms, no failures, ≤ 1% sent late):`,
+    `Ramp (${r.shape}, open loop, ${r.stepS} s steps; sustained = p99 ≤ ${r.p99ThresholdMs} ms, no failures, ≤ 1% held back by the in-flight bound):`,
     line('floor', r.floor),
     line('switchyard', r.switchyard),
     `  → highest sustained rate switchyard ÷ floor ${x(r.switchyardOverFloor ?? undefined)}`,
@@ -209,6 +209,8 @@ export function formatRamp(r: Ramp): string[] {
   if (floorBest?.proxyCpuBusy !== undefined && floorBest.proxyCpuBusy < 0.8 && r.floor.lowestFailedRate !== null) {
     lines.push(`  ! the floor stopped while using ${Math.round(floorBest.proxyCpuBusy * 100)}% of its CPU: the load generator and mock (CPU 0) were likely the limit, so the ratio flatters Switchyard`);
   }
+  const lagging = [...r.floor.steps, ...r.switchyard.steps].filter((s) => (s.sendLagP99Us ?? 0) > 1000).length;
+  if (lagging > 0) lines.push(`  ! in ${lagging} step(s) the load generator itself sent 1% of requests over 1 ms late (its CPU was short): the ramp is unreliable`);
   return lines;
 }
 

@@ -122,14 +122,18 @@ const rampStepSchema = z.object({
   p50Us: z.number(),
   p99Us: z.number(),
   late: z.number(),
+  /** Held back by the in-flight bound (optional: absent in the first files with a ramp). */
+  waitedForSlot: z.number().optional(),
   unsent: z.number(),
   failed: z.number(),
+  /** The sender's own lag at p99 (sends that found a free slot): above ~1 ms the load generator was short of CPU. */
+  sendLagP99Us: z.number().optional(),
   proxyCpuBusy: z.number().optional(),
 });
 
 const rampTargetSchema = z.object({
   steps: z.array(rampStepSchema),
-  /** Highest rate sustained (p99 under the threshold, no failures, ≤ 1% late); null if none was. */
+  /** Highest rate sustained (p99 under the threshold, no failures, ≤ 1% held back by the in-flight bound); null if none was. */
   maxSustainedRate: z.number().nullable(),
   /** Lowest rate above it that was not sustained; null if the ramp never failed. */
   lowestFailedRate: z.number().nullable(),

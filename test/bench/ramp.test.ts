@@ -63,17 +63,17 @@ test('a noisy step that fails below a sustained one does not become the upper bo
   assert.equal(nextRampRate(plan, steps), 1407);
 });
 
-const clean = { scheduled: 1000, p99Us: 5000, non2xx: 0, errors: 0, mismatches: 0, late: 0, unsent: 0 };
+const clean = { scheduled: 1000, p99Us: 5000, non2xx: 0, errors: 0, mismatches: 0, waitedForSlot: 0, unsent: 0 };
 
-test('a step is sustained with p99 at or under the threshold, no failures and at most 1% behind', () => {
+test('a step is sustained with p99 at or under the threshold, no failures and at most 1% held back by the in-flight bound', () => {
   assert.deepEqual(judgeStep(clean, 20), { sustained: true });
   assert.deepEqual(judgeStep({ ...clean, p99Us: 20_000 }, 20), { sustained: true });
-  assert.deepEqual(judgeStep({ ...clean, late: 6, unsent: 4 }, 20), { sustained: true });
+  assert.deepEqual(judgeStep({ ...clean, waitedForSlot: 6, unsent: 4 }, 20), { sustained: true });
 });
 
-test('a step is not sustained with a p99 over the threshold, any failure, or more than 1% late or unsent', () => {
+test('a step is not sustained with a p99 over the threshold, any failure, or more than 1% held back or unsent', () => {
   assert.deepEqual(judgeStep({ ...clean, p99Us: 20_001 }, 20), { sustained: false, reason: 'p99 20.0 ms' });
   assert.deepEqual(judgeStep({ ...clean, errors: 1 }, 20), { sustained: false, reason: '1 failed' });
   assert.deepEqual(judgeStep({ ...clean, non2xx: 1, mismatches: 2 }, 20), { sustained: false, reason: '3 failed' });
-  assert.deepEqual(judgeStep({ ...clean, late: 7, unsent: 4 }, 20), { sustained: false, reason: '11 of 1000 sent late or not at all' });
+  assert.deepEqual(judgeStep({ ...clean, waitedForSlot: 7, unsent: 4 }, 20), { sustained: false, reason: '11 of 1000 waited for a free slot or were never sent' });
 });
