@@ -1,21 +1,46 @@
-/** `switchyard start`: load the config (or the built-in example), serve, reload, shut down cleanly. */
+/**
+ * `switchyard start`: load the config (or the built-in example), serve, reload, shut down cleanly.
+ * With `--workers N` / `server.workers` > 1 this process becomes the cluster's primary
+ * (src/cluster/primary.ts) and each worker it forks runs this same command as one gateway.
+ */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseWorkersFlag, resolveWorkerCount } from '../cluster/count.ts';
+import { runPrimary } from '../cluster/primary.ts';
+import { connectWorker, workerSlot, type WorkerEndpoint } from '../cluster/worker.ts';
 import { builtinExampleConfig, configFromEnvironment, ConfigError, loadConfigFile, watchConfigFile, type Config } from '../config/index.ts';
 import { startMockProvider, type MockProvider } from '../mock/server.ts';
 import { createLogger } from '../observability/logger.ts';
 import { startGateway } from '../server/gateway.ts';
 
 const DEFAULT_CONFIG_FILES = ['switchyard.yaml', 'switchyard.yml'];
+/** The primary never calls a provider: in the built-in example each worker starts its own in-process mock. */
+const PRIMARY_EXAMPLE_MOCK_URL = 'http://127.0.0.1:9';
 
 export async function runStart(argv: string[]): Promise<number> {
+  const slot = workerSlot();
+  if (slot === undefined) return start(argv, undefined);
+  // A worker must end itself when it cannot serve: the cluster's IPC channel would keep it alive.
+  let code: number;
+  try {
+    code = await start(argv, slot);
+  } catch (err) {
+    process.stderr.write(`switchyard worker ${slot}: ${err instanceof Error ? err.message : String(err)}\n`);
+    code = 1;
+  }
+  if (code !== 0) process.exit(code);
+  return 0;
+}
+
+async function start(argv: string[], slot: number | undefined): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       config: { type: 'string', short: 'c' },
       host: { type: 'string' },
       port: { type: 'string', short: 'p' },
+      workers: { type: 'string', short: 'w' },
       'log-format': { type: 'string' },
       'log-level': { type: 'string' },
       'allow-open': { type: 'boolean' },
@@ -32,6 +57,11 @@ export async function runStart(argv: string[]): Promise<number> {
     process.stderr.write(`--log-format must be json or pretty, got '${format}'\n`);
     return 2;
   }
+  const workersFlag = values.workers === undefined ? undefined : parseWorkersFlag(values.workers);
+  if (typeof workersFlag === 'object') {
+    process.stderr.write(`${workersFlag.error}\n`);
+    return 2;
+  }
 
   const configFile = values.config ?? (process.env.SWITCHYARD_CONFIG || DEFAULT_CONFIG_FILES.find((f) => existsSync(f)));
   let config: Config;
@@ -42,6 +72,8 @@ export async function runStart(argv: string[]): Promise<number> {
       config = await loadConfigFile(resolve(configFile));
     } else if (fromEnv !== undefined) {
       config = fromEnv;
+    } else if (slot === undefined && workersFlag !== undefined && resolveWorkerCount(workersFlag) > 1) {
+      config = builtinExampleConfig(PRIMARY_EXAMPLE_MOCK_URL);
     } else {
       mock = await startMockProvider({ host: '127.0.0.1', port: 0 });
       config = builtinExampleConfig(mock.url);
@@ -56,24 +88,34 @@ export async function runStart(argv: string[]): Promise<number> {
 
   // Serving without authentication off loopback is only ever on an explicit word.
   if (values['allow-open'] === true) config = Object.freeze({ ...config, auth: Object.freeze({ ...config.auth, allowOpen: true }) });
+  const workers = slot === undefined ? resolveWorkerCount(workersFlag ?? config.server.workers) : undefined;
   const logger = createLogger({
     level: values['log-level'] ?? config.logging.level,
     format: format ?? config.logging.format,
     levels: config.logging.levels,
+    // In a cluster every line says which process wrote it: 0 the primary, 1…N a worker.
+    ...(slot !== undefined ? { worker: slot } : workers !== undefined && workers > 1 ? { worker: 0 } : {}),
   });
-  if (mock !== undefined) {
+  if (workers !== undefined && workers > 1) {
+    return runPrimary({ workers, config, configFile: configFile === undefined ? undefined : resolve(configFile), logger });
+  }
+  // The notes about where requests go are said once per cluster, by its first worker.
+  const announce = slot === undefined || slot === 1;
+  if (mock !== undefined && announce) {
     logger.warn(
       { mockProvider: mock.url },
       'No configuration file given: serving the built-in example, routed to an in-process mock provider. ' +
         'Pass --config FILE (see examples/) to route to real providers.',
     );
   }
-  if (configFile === undefined && mock === undefined) {
+  if (configFile === undefined && mock === undefined && announce) {
     logger.info(
       { providers: config.providers.map((p) => p.name), defaultRoute: config.routes.default },
       'No configuration file given: routing to the providers whose keys are set in the environment, with the model names clients ask for.',
     );
   }
+  const link: WorkerEndpoint | undefined = slot === undefined ? undefined : connectWorker(slot);
+  const loadFile = configFile === undefined ? undefined : () => loadConfigFile(resolve(configFile));
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   try {
     gateway = await startGateway({
@@ -81,7 +123,17 @@ export async function runStart(argv: string[]): Promise<number> {
       logger,
       host: values.host,
       port,
-      ...(configFile === undefined ? {} : { loadConfig: () => loadConfigFile(resolve(configFile)) }),
+      ...(link === undefined ? {} : { cluster: link }),
+      ...(loadFile === undefined
+        ? {}
+        : {
+            loadConfig: async () => {
+              const next = await loadFile();
+              // An admin API reload reaches one worker: the file is valid, so the others load it too.
+              link?.reloadOthers();
+              return next;
+            },
+          }),
     });
   } catch (err) {
     // Nothing may keep the process alive after a failed start (the in-process mock would).
@@ -101,8 +153,14 @@ export async function runStart(argv: string[]): Promise<number> {
       logger.error({ err }, 'the new configuration could not be applied; the previous one keeps serving');
     }
   };
+  const reloadFromFile = (why: string): void => {
+    loadFile?.().then(reload, (err: unknown) => {
+      logger.error({ problems: err instanceof ConfigError ? err.problems : String(err) }, `reload on ${why} failed; the previous configuration keeps serving`);
+    });
+  };
+  // A worker's file is watched by the primary, which tells every worker at once (src/cluster/primary.ts).
   const watcher =
-    configFile === undefined
+    configFile === undefined || link !== undefined
       ? undefined
       : watchConfigFile(resolve(configFile), (result) => {
           if ('error' in result) {
@@ -111,16 +169,19 @@ export async function runStart(argv: string[]): Promise<number> {
             void reload(result.config);
           }
         });
-  process.on('SIGHUP', () => {
-    if (configFile === undefined) return;
-    loadConfigFile(resolve(configFile)).then(reload, (err: unknown) => {
-      logger.error({ problems: err instanceof ConfigError ? err.problems : String(err) }, 'reload on SIGHUP failed; the previous configuration keeps serving');
-    });
-  });
+  process.on('SIGHUP', () => reloadFromFile('SIGHUP'));
+  link?.onReload(() => reloadFromFile('the primary'));
 
   let stopping = false;
+  const finished = (code: number): void => {
+    process.exitCode = code;
+    // A worker's IPC channel would keep it alive: it ends itself once its lines are out.
+    if (link !== undefined) logger.flush(() => process.exit(code));
+  };
   const shutdown = (signal: string): void => {
     if (stopping) {
+      // The primary's request is idempotent (a group-wide signal may already have started the drain).
+      if (signal === 'primary') return;
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
@@ -136,17 +197,24 @@ export async function runStart(argv: string[]): Promise<number> {
       () => {
         logger.info('stopped');
         logger.flush();
-        process.exitCode = 0;
+        finished(0);
       },
       (err: unknown) => {
         logger.error({ err }, 'error while shutting down');
-        process.exitCode = 1;
+        finished(1);
       },
     );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  link?.onShutdown(() => shutdown('primary'));
   // Logged last: once a supervisor reads this line, every signal handler is in place.
-  logger.info({ url: gateway.url, config: configFile ?? (mock === undefined ? '(provider keys from the environment)' : '(built-in example)') }, `Switchyard listening on ${gateway.url}`);
+  const source = configFile ?? (mock === undefined ? '(provider keys from the environment)' : '(built-in example)');
+  if (link === undefined) {
+    logger.info({ url: gateway.url, config: source }, `Switchyard listening on ${gateway.url}`);
+  } else {
+    logger.info({ url: gateway.url, config: source }, `worker ${link.workerId} serving on ${gateway.url}`);
+    link.listening(gateway.url);
+  }
   return 0;
 }

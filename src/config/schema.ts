@@ -68,6 +68,8 @@ const providerName = nonEmpty().regex(/^[^,/\s]+$/, 'must not contain commas, sl
 const modelName = nonEmpty().regex(/^[^,]+$/, 'must not contain commas (a comma means "provider,model")');
 
 const MAX_MS = 24 * 60 * 60 * 1000;
+/** `server.workers` and `--workers` above this are a typo, not a machine. */
+export const MAX_WORKERS = 256;
 
 export const serverSchema = z.strictObject({
   host: nonEmpty().default('127.0.0.1'),
@@ -83,6 +85,11 @@ export const serverSchema = z.strictObject({
   maxQueue: int(0, 1_000_000).default(1000),
   /** How long a request may wait for a slot before it is shed. */
   maxQueueWaitMs: int(0, MAX_MS).default(30_000),
+  /**
+   * Gateway processes sharing the port (node:cluster; README, "Several worker processes");
+   * `auto` is one per CPU. 1, the default, runs one process and no cluster. Read at start only.
+   */
+  workers: z.union([z.literal('auto'), int(1, MAX_WORKERS)]).default(1),
 });
 
 /** Mirrors `OpenAIQuirks` in src/protocols/openai/quirks.ts; every key optional. */

@@ -11,6 +11,7 @@
  * its lines carry `module`, and `logging.levels` sets a level per module,
  * e.g. `{ request: warn }` silences the per-request lines.
  */
+import { fstatSync } from 'node:fs';
 import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
 
 export type { Logger } from 'pino';
@@ -54,6 +55,29 @@ export interface LoggerOptions {
   levels?: Readonly<Record<string, string>>;
   /** For tests: capture lines instead of writing to stdout. */
   destination?: DestinationStream;
+  /**
+   * The process's place in a cluster (`server.workers` > 1): 0 the primary, 1…N a
+   * worker. Every line then carries `worker`, and when stdout is a pipe each write
+   * is whole lines of at most PIPE_BUF bytes, which a pipe never interleaves with
+   * the writes of the other processes sharing it.
+   */
+  worker?: number;
+}
+
+/** Linux's PIPE_BUF: a write to a pipe up to this size is atomic. */
+const PIPE_BUF = 4096;
+
+/**
+ * Whether stdout is a pipe or a socket, where a large write of one process can
+ * be split around another's. Appends to a regular file are never interleaved.
+ */
+function stdoutIsPipe(): boolean {
+  try {
+    const stat = fstatSync(1);
+    return stat.isFIFO() || stat.isSocket();
+  } catch {
+    return true;
+  }
 }
 
 const moduleLevels = new WeakMap<Logger, Readonly<Record<string, string>>>();
@@ -61,7 +85,7 @@ const moduleLevels = new WeakMap<Logger, Readonly<Record<string, string>>>();
 export function createLogger(options: LoggerOptions = {}): Logger {
   const base = {
     level: options.level ?? 'info',
-    base: { service: 'switchyard' },
+    base: options.worker === undefined ? { service: 'switchyard' } : { service: 'switchyard', worker: options.worker },
     redact: { paths: redactPaths, censor: '[redacted]' },
   };
   let logger: Logger;
@@ -75,7 +99,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     // writes (~70 request lines); a quiet gateway must still show its lines
     // promptly, so the buffer is also flushed every 200 ms; shutdown calls
     // `logger.flush()` for the rest.
-    logger = pino(base, pino.destination({ dest: 1, sync: false, minLength: 32 * 1024, maxWrite: 64 * 1024, periodicFlush: 200 }));
+    const sizes = options.worker !== undefined && stdoutIsPipe() ? { minLength: PIPE_BUF / 2, maxWrite: PIPE_BUF } : { minLength: 32 * 1024, maxWrite: 64 * 1024 };
+    logger = pino(base, pino.destination({ dest: 1, sync: false, ...sizes, periodicFlush: 200 }));
   }
   if (options.levels !== undefined && Object.keys(options.levels).length > 0) moduleLevels.set(logger, options.levels);
   return logger;

@@ -50,6 +50,9 @@ export function metricsExtension(context: ExtensionContext): GatewayExtension | 
     settings.maxSeries,
   );
   byHolder.set(holder, metrics);
+  // In a cluster, a scrape of any worker answers for all of them (src/cluster/primary.ts).
+  const { cluster } = context;
+  cluster?.setMetricsSource(() => metrics.render());
   const inFlight = new WeakSet<ChatCall>();
   return {
     name: 'metrics',
@@ -66,7 +69,7 @@ export function metricsExtension(context: ExtensionContext): GatewayExtension | 
     routes(app) {
       const adminKeys = (): readonly string[] => holder.current.config.admin.apiKeys;
       app.get(settings.path, settings.requireAdmin ? { onRequest: requireAdmin(adminKeys) } : {}, async (_request, reply) => {
-        const text = await metrics.render();
+        const text = cluster === undefined ? await metrics.render() : await cluster.clusterMetrics();
         reply.header('content-type', metrics.contentType).header('cache-control', 'no-store').send(text);
       });
     },

@@ -3,6 +3,7 @@
  * state snapshot, with reload and graceful close.
  */
 import type { AddressInfo } from 'node:net';
+import type { ClusterLink } from '../cluster/link.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
@@ -39,6 +40,8 @@ export interface ExtensionContext {
   readonly reloadFromSource?: () => Promise<GatewayState>;
   /** Every extension of this gateway once it has started (read it later, e.g. when /metrics is scraped). */
   readonly extensions: readonly GatewayExtension[];
+  /** The other workers, when this gateway is one worker of `switchyard start --workers N`. */
+  readonly cluster?: ClusterLink;
 }
 
 /**
@@ -68,6 +71,8 @@ export interface GatewayOptions {
   port?: number;
   /** Re-reads the configuration (its file), for a reload asked through the admin API. */
   loadConfig?: () => Promise<Config>;
+  /** Set when this gateway is one worker of a cluster (src/cluster/worker.ts). */
+  cluster?: ClusterLink;
 }
 
 export interface Gateway {
@@ -117,6 +122,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     limiter,
     store: () => (store ??= openStore(config, logger)),
     host,
+    ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
     ...(loadConfig === undefined
       ? {}
       : {

@@ -64,7 +64,10 @@ function openSqlite(path: string): Db {
   const db = new DatabaseSync(file);
   // WAL lets readers (usage queries) run beside the ledger's writer; NORMAL sync
   // is durable across a process crash, which is what the ledger promises.
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+  // The busy timeout comes first: several processes share one file (the workers of
+  // `start --workers N`, the CLI), and switching a new file to WAL takes a lock too.
+  // A wait blocks this process's event loop, for as long as another's batch holds the lock (milliseconds).
+  db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
   return new SqliteDb(db, memory ? 'sqlite::memory:' : `sqlite:${file}`);
 }
 

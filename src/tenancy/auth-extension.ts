@@ -30,13 +30,15 @@ import { collectOpenApi } from '../server/openapi.ts';
 import { registerAdminApi } from './admin-api.ts';
 import { makeAdminGuard } from './admin-scope.ts';
 import { AuthRefused, Authenticator } from './authenticator.ts';
-import { startInvalidationBus, type Invalidation, type InvalidationBus } from './invalidation.ts';
+import { parseInvalidation, startInvalidationBus, type Invalidation, type InvalidationBus } from './invalidation.ts';
 import { resolveRedisUrl } from '../store/redis.ts';
 import { OPEN_PRINCIPAL, type Principal } from './principal.ts';
 import { TenancyRepository } from './repository.ts';
 
 /** How often, at most, `auto` mode on loopback re-counts active keys while it runs open. */
 const KEY_COUNT_MAX_AGE_MS = 1000;
+/** Cluster broadcast topic of key and tenant changes (the IPC twin of the Redis channel). */
+const INVALIDATION_TOPIC = 'auth:invalidate';
 
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
@@ -118,8 +120,15 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
     if (mode === 'auto') void recount();
   };
   const bus: InvalidationBus | undefined = redisUrl === undefined ? undefined : await startInvalidationBus(redisUrl, logger, apply);
+  // Without Redis, the other workers of this cluster (if any) hear of a change over IPC.
+  const siblings = bus === undefined ? context.cluster : undefined;
+  siblings?.onBroadcast(INVALIDATION_TOPIC, (message) => {
+    const change = parseInvalidation(message);
+    if (change !== undefined) apply(change);
+  });
   const changed = async (change: Invalidation): Promise<void> => {
     apply(change);
+    siblings?.broadcast(INVALIDATION_TOPIC, JSON.stringify(change));
     await bus?.publish(change);
   };
 
