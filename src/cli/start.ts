@@ -213,7 +213,7 @@ async function start(argv: string[], slot: number | undefined): Promise<number> 
   if (link === undefined) {
     logger.info({ url: gateway.url, config: source }, `Switchyard listening on ${gateway.url}`);
   } else {
-    logger.info({ url: gateway.url, config: source }, `worker ${link.workerId} serving on ${gateway.url}`);
+    logger.info({ url: gateway.url, config: source, pid: process.pid }, `worker ${link.workerId} serving on ${gateway.url}`);
     link.listening(gateway.url);
   }
   return 0;

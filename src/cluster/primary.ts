@@ -10,7 +10,7 @@
  *   and tells every worker to reload it (each worker reads it itself), so an
  *   invalid edit is reported once and N workers never race N file watchers.
  * - A worker that dies is forked again after a backoff; a slot that keeps
- *   crashing (more than MAX_CRASHES in CRASH_WINDOW_MS) stops the whole cluster.
+ *   crashing stops the whole cluster (restarts.ts).
  * - `/metrics` on any worker asks the primary, which collects every worker's
  *   text and merges it, each sample labelled `worker="N"` (merge-metrics.ts).
  */
@@ -21,13 +21,8 @@ import { openStore } from '../store/index.ts';
 import { resolveRedisUrl } from '../store/redis.ts';
 import { mergeWorkerMetrics, type WorkerMetrics } from './merge-metrics.ts';
 import { asSwitchyardMessage, WORKER_ID_ENV, type ToPrimary, type ToWorker } from './messages.ts';
+import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from './restarts.ts';
 
-/** First restart delay after a crash; doubles with each crash of the slot in the window. */
-const RESTART_BASE_MS = 250;
-const RESTART_MAX_MS = 10_000;
-const CRASH_WINDOW_MS = 60_000;
-/** More crashes than this of one slot within the window is a crash loop: the cluster stops. */
-const MAX_CRASHES = 5;
 /** How long the primary waits for one worker's metrics before leaving it out of a scrape. */
 const COLLECT_TIMEOUT_MS = 2_000;
 /** Past the workers' own shutdown deadline, the primary kills whatever still runs. */
@@ -41,6 +36,7 @@ export interface PrimaryOptions {
   readonly configFile: string | undefined;
   readonly logger: Logger;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly restarts?: RestartPolicyOptions;
 }
 
 interface Slot {
@@ -48,8 +44,7 @@ interface Slot {
   worker: Worker | undefined;
   ready: boolean;
   everReady: boolean;
-  /** Times of recent crashes, for the backoff and the crash-loop bound. */
-  crashes: number[];
+  readonly restarts: RestartPolicy;
   restartTimer: NodeJS.Timeout | undefined;
 }
 
@@ -61,7 +56,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   await (await openStore(config, logger, options.env)).close();
   warnAboutPerProcessState(config, workers, logger, options.env ?? process.env);
 
-  const slots: Slot[] = Array.from({ length: workers }, (_, i) => ({ id: i + 1, worker: undefined, ready: false, everReady: false, crashes: [], restartTimer: undefined }));
+  const restartPolicy = options.restarts ?? DEFAULT_RESTART_POLICY;
+  const slots: Slot[] = Array.from({ length: workers }, (_, i) => ({ id: i + 1, worker: undefined, ready: false, everReady: false, restarts: new RestartPolicy(restartPolicy), restartTimer: undefined }));
   let starting = true;
   let stopping = false;
   let failed = false;
@@ -137,21 +133,19 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       stop('start failed');
       return;
     }
-    const now = Date.now();
-    slot.crashes = slot.crashes.filter((t) => now - t < CRASH_WINDOW_MS);
-    slot.crashes.push(now);
-    if (slot.crashes.length > MAX_CRASHES) {
+    const decision = slot.restarts.crashed(Date.now());
+    if ('giveUp' in decision) {
       logger.fatal(
-        { slot: slot.id, code, signal, crashes: slot.crashes.length },
-        `worker ${slot.id} crashed ${slot.crashes.length} times within ${CRASH_WINDOW_MS / 1000} s: not restarting it; stopping every worker`,
+        { slot: slot.id, code, signal, crashesInWindow: decision.crashesInWindow },
+        `worker ${slot.id} crashed ${decision.crashesInWindow} times within ${restartPolicy.windowMs / 1000} s: not restarting it; stopping every worker`,
       );
       failed = true;
       stop('crash loop');
       return;
     }
-    const delay = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (slot.crashes.length - 1));
+    const delay = decision.restartInMs;
     logger.error(
-      { slot: slot.id, pid: worker.process.pid, code, signal, restartInMs: delay, crashesInWindow: slot.crashes.length },
+      { slot: slot.id, pid: worker.process.pid, code, signal, restartInMs: delay, crashesInWindow: decision.crashesInWindow },
       `worker ${slot.id} exited unexpectedly; restarting it in ${delay} ms`,
     );
     slot.restartTimer = setTimeout(() => fork(slot), delay);
@@ -195,7 +189,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     for (const slot of slots) clearTimeout(slot.restartTimer);
     logger.info({ reason }, 'shutting down: each worker finishes its requests in flight and flushes its usage ledger');
     for (const slot of slots) {
-      if (slot.worker !== undefined && !send(slot, { swy: 'shutdown' })) slot.worker.process.kill('SIGTERM');
+      // A worker still starting has no handler for the message yet; a signal ends it either way.
+      if (slot.worker !== undefined && !(slot.ready && send(slot, { swy: 'shutdown' }))) slot.worker.process.kill('SIGTERM');
     }
     killTimer = setTimeout(() => {
       logger.warn('workers still running past the shutdown deadline: killing them');

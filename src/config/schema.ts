@@ -89,7 +89,7 @@ export const serverSchema = z.strictObject({
    * Gateway processes sharing the port (node:cluster; README, "Several worker processes");
    * `auto` is one per CPU. 1, the default, runs one process and no cluster. Read at start only.
    */
-  workers: z.union([z.literal('auto'), int(1, MAX_WORKERS)]).default(1),
+  workers: z.union([z.literal('auto'), int(1, MAX_WORKERS)], { error: `must be auto or an integer from 1 to ${MAX_WORKERS}` }).default(1),
 });
 
 /** Mirrors `OpenAIQuirks` in src/protocols/openai/quirks.ts; every key optional. */

@@ -51,6 +51,7 @@ test('defaults are filled in everywhere', () => {
     maxConcurrent: 0,
     maxQueue: 1000,
     maxQueueWaitMs: 30_000,
+    workers: 1,
   });
   assert.deepEqual(config.providers[0]?.pool, {
     connections: 64,
