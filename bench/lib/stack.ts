@@ -30,6 +30,8 @@ export interface BenchStack {
   gateway: Child;
   /** The key Switchyard authenticates (pipeline full); undefined when it runs open. */
   gatewayKey: string | undefined;
+  /** The gateway's generated config (bench/workers.ts starts a second gateway on it). */
+  configFile: string;
 }
 
 // Full pipeline: limits and budgets far above what a run spends, so every request pays for the checks and none is refused.
@@ -103,7 +105,7 @@ export async function startBenchStack(children: ChildSet, options: StackOptions)
   // /ready turns 200 once the upstream pools are warm.
   await waitReady(`${gatewayUrl}/ready`, gateway, (s) => s === 200);
 
-  return { mockUrl, floorUrl, gatewayUrl, mock, floor, gateway, gatewayKey };
+  return { mockUrl, floorUrl, gatewayUrl, mock, floor, gateway, gatewayKey, configFile };
 }
 
 /** A tenant and a key in the gateway's store, made with the CLI as an operator would; a key existing turns auth on. */

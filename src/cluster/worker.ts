@@ -18,11 +18,17 @@ export interface WorkerEndpoint extends ClusterLink {
   onShutdown(handler: () => void): void;
 }
 
-/** This process's worker slot when it was forked by a Switchyard primary; undefined otherwise. */
+/**
+ * This process's worker slot when it was forked by a Switchyard primary; undefined otherwise.
+ * A worker's channel to the primary is kept referenced: cluster's listen() waits on it, and a
+ * preload that unref'd it (the bench's child guard) would let the worker exit mid-start.
+ */
 export function workerSlot(env: NodeJS.ProcessEnv = process.env): number | undefined {
   if (!cluster.isWorker) return undefined;
   const id = Number(env[WORKER_ID_ENV]);
-  return Number.isInteger(id) && id > 0 ? id : undefined;
+  if (!Number.isInteger(id) || id <= 0) return undefined;
+  process.channel?.ref();
+  return id;
 }
 
 export function connectWorker(workerId: number): WorkerEndpoint {
