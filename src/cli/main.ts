@@ -12,8 +12,9 @@ import { runUsage } from './usage.ts';
 const usage = `Usage: switchyard <command> [options]
 
 Commands:
-  start [--config FILE] [--host H] [--port N] [--log-format json|pretty] [--log-level L] [--allow-open]
-                          run the gateway (no config: a built-in example on an in-process mock provider)
+  start [--config FILE] [--host H] [--port N] [--workers N|auto] [--log-format json|pretty] [--log-level L] [--allow-open]
+                          run the gateway (no config: a built-in example on an in-process mock provider);
+                          --workers N runs N gateway processes on the one port (auto: one per CPU)
   mock-provider [--port N] [--latency MS] [--ttft MS] [--tps N] [--tokens N] [--chunks N] [--fault SPEC]
                           run the OpenAI- and Anthropic-compatible mock provider
   config check FILE       validate a configuration file without starting
