@@ -219,7 +219,10 @@ async function main(): Promise<number> {
       log(`  ! ${cpus().length} CPUs for ${workers} workers plus the load generator and the mock: the workers cannot each have a core, so this ratio`);
       log('    is not the gateway\'s scaling (the goal, ≥ 1.7× for 2 workers, assumes the load generator runs on other cores).');
     }
-    if (pinning.enabled) log(`  pinned: all ${workers} workers share CPU 1, so this ratio is what the cluster costs on one core (≤ 1 by construction), not scaling.`);
+    if (pinning.enabled) {
+      log(`  pinned: all ${workers} workers share CPU 1, so this ratio is what the cluster costs on one core, not scaling: ≤ 1 on a quiet`);
+      log(`  machine (on a busy one, ${workers} processes win a larger share of the core from the others than one does).`);
+    }
 
     const total = rows.reduce((sum, r) => sum + r.failures, 0);
     if (total > 0) log(`\n!!!!!!!! ${total} failed requests: see the failures column !!!!!!!!`);
