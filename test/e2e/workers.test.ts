@@ -180,7 +180,7 @@ test('/metrics on either worker answers for both, each series labelled with its 
   }
 });
 
-test('SIGHUP to the primary reloads every worker; an edit of the file too, announced once', async () => {
+test('SIGHUP to the primary reloads every worker; so do an edit of the file (announced once) and the admin API', async () => {
   let from = lines.length;
   primary.kill('SIGHUP');
   const reloaded = (worker: number, version: number) => (l: Line) => l.worker === worker && l.msg === 'configuration reloaded' && l.configVersion === version;
@@ -198,6 +198,12 @@ test('SIGHUP to the primary reloads every worker; an edit of the file too, annou
   assert.equal(lines.slice(from).filter(announced).length, 1);
   assert.equal(lines.slice(from).filter((l) => l.msg === 'configuration reloaded').length, 2, 'one reload per worker');
   for (let i = 0; i < 2; i++) assert.equal((await send(url, '/v1/messages', { body: chat('claude-renamed') })).status, 200, 'the new alias serves on both workers');
+
+  // The admin API's reload lands on one worker, which passes it on.
+  from = lines.length;
+  assert.equal((await send(url, '/admin/v1/config/reload', { method: 'POST', headers: { 'x-api-key': ADMIN_KEY } })).status, 200);
+  await waitFor(reloaded(1, 4), 15_000, from);
+  await waitFor(reloaded(2, 4), 15_000, from);
 });
 
 test('a worker killed with SIGKILL is forked again, and the other serves meanwhile', async () => {
