@@ -125,6 +125,12 @@ function referenceFile(against: string | undefined): string {
   return against;
 }
 
+/** A path relative to the repository when it is inside it, else as it is. */
+function shown(file: string): string {
+  const rel = relative(repoRoot, file);
+  return rel.startsWith('..') ? file : rel;
+}
+
 function log(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
@@ -200,15 +206,15 @@ async function main(): Promise<number> {
     const out = o.out ?? join(resultsDir, `micro-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
     const json = `${JSON.stringify(result, null, 2)}\n`;
     writeFileSync(out, json);
-    log(`\nsaved ${relative(repoRoot, out)}`);
+    log(`\nsaved ${shown(out)}`);
     if (o.saveBaseline) {
       writeFileSync(baselineFile, json);
-      log(`saved ${relative(repoRoot, baselineFile)}: commit it to make it the reference of --check`);
+      log(`saved ${shown(baselineFile)}: commit it to make it the reference of --check`);
     }
   }
   if (comparison !== undefined) {
     log();
-    for (const line of formatComparison(comparison, o.thresholdPct, relative(repoRoot, referencePath ?? ''))) log(line);
+    for (const line of formatComparison(comparison, o.thresholdPct, shown(referencePath ?? ''))) log(line);
     return comparison.regressions.length > 0 ? 1 : 0;
   }
   return 0;
