@@ -14,6 +14,8 @@ export interface MicroTask {
   items?: { unit: string; count: number };
   /** One operation. Its return value is kept, so the JIT cannot drop the work. */
   run(): unknown;
+  /** Puts shared state where the task needs it, right before it is measured (e.g. fills a cache). */
+  prepare?(): void;
   /**
    * Run once before measuring: throws when the operation does not do what the
    * task claims (a route that is not taken, a stream that does not translate),
@@ -66,6 +68,7 @@ export function batchSize(run: () => unknown): number {
 }
 
 export async function measure(task: MicroTask, options: MeasureOptions): Promise<MicroTaskResult> {
+  task.prepare?.();
   task.verify?.();
   const batch = batchSize(() => task.run());
   const run = task.run.bind(task);

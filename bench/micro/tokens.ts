@@ -15,26 +15,30 @@ function requestWith(text: string): ChatRequest {
 
 let fresh = 0;
 
-function tasksFor(label: string, size: string, text: string): MicroTask[] {
-  const cached = requestWith(text);
-  const expected = countTokens(cached);
-  return [
-    {
-      id: `tokens.${label}.cached`,
-      title: `countTokens: ${size} user message seen before (cache hit)`,
-      run: () => countTokens(cached),
-      verify: () => {
-        if (countTokens(cached) !== expected) throw new Error(`tokens.${label}.cached: count changed`);
-      },
+function cachedTask(label: string, size: string, text: string): MicroTask {
+  const req = requestWith(text);
+  const expected = countTokens(req);
+  return {
+    id: `tokens.${label}.cached`,
+    title: `countTokens: ${size} user message seen before (cache hit, few entries cached)`,
+    run: () => countTokens(req),
+    verify: () => {
+      if (countTokens(req) !== expected) throw new Error(`tokens.${label}.cached: count changed`);
     },
-    {
-      id: `tokens.${label}.fresh`,
-      title: `countTokens: ${size} user message never seen (tokenized)`,
-      // A different first word each call: the cache never has it.
-      run: () => countTokens(requestWith(`${++fresh} ${text}`)),
-    },
-  ];
+  };
 }
+
+function freshTask(label: string, size: string, text: string): MicroTask {
+  return {
+    id: `tokens.${label}.fresh`,
+    title: `countTokens: ${size} user message never seen (tokenized, then cached)`,
+    // A different first word each call: the cache never has it.
+    run: () => countTokens(requestWith(`${++fresh} ${text}`)),
+  };
+}
+
+/** Distinct short texts put in the cache before the full-cache task: near its 50,000-entry bound. */
+const FULL_CACHE_ENTRIES = 45_000;
 
 export function tokenTasks(): MicroTask[] {
   loadTokenizer();
@@ -44,5 +48,23 @@ export function tokenTasks(): MicroTask[] {
   const long = longText(Math.round(10_000 / perWord));
   const tokens = countTextTokens(long);
   if (tokens < 9_000 || tokens > 11_000) throw new Error(`tokens: the long text has ${tokens} tokens, expected about 10,000`);
-  return [...tasksFor('short', `${countTextTokens(short)}-token`, short), ...tasksFor('10k', `${tokens}-token (${(long.length / 1024).toFixed(0)} KB)`, long)];
+  const shortSize = `${countTextTokens(short)}-token`;
+  const longSize = `${tokens}-token (${(long.length / 1024).toFixed(0)} KB)`;
+  const busy = requestWith(short);
+  // The cache's cost depends on how full it is, so the order is fixed: hits on a nearly empty
+  // cache first, then the fresh texts (which fill it), then hits on a cache kept full on purpose.
+  return [
+    cachedTask('short', shortSize, short),
+    cachedTask('10k', longSize, long),
+    freshTask('short', shortSize, short),
+    freshTask('10k', longSize, long),
+    {
+      id: 'tokens.short.cached-full',
+      title: `countTokens: ${shortSize} user message seen before, with ${FULL_CACHE_ENTRIES.toLocaleString('en-US')}+ texts cached`,
+      prepare: () => {
+        for (let i = 0; i < FULL_CACHE_ENTRIES; i++) countTextTokens(`cache filler ${i}: ${short}`);
+      },
+      run: () => countTokens(busy),
+    },
+  ];
 }

@@ -19,7 +19,10 @@ describe('micro-benchmark tasks', () => {
     assert.ok(tasks.length >= 20, `only ${tasks.length} tasks`);
     assert.equal(new Set(tasks.map((t) => t.id)).size, tasks.length, 'duplicate task ids');
     for (const task of tasks) {
-      assert.doesNotThrow(() => task.verify?.(), task.id);
+      assert.doesNotThrow(() => {
+        task.prepare?.();
+        task.verify?.();
+      }, task.id);
       assert.notEqual(task.run(), undefined, `${task.id} returns nothing to keep`);
     }
   });
