@@ -95,6 +95,10 @@ export function compareMicro(baseline: Comparable, current: Comparable, threshol
       verdict: verdictFor(ratio, thresholdPct),
     });
   }
+  const clockChanged = current.tasks.filter((t) => {
+    const ref = before.get(t.id);
+    return ref !== undefined && ref.clock !== t.clock;
+  });
   const measured = new Set(current.tasks.map((t) => t.id));
   for (const ref of baseline.tasks) {
     if (!measured.has(ref.id)) rows.push({ id: ref.id, baselineNs: ref.p50Ns, currentNs: undefined, ratio: undefined, verdict: 'missing' });
@@ -102,7 +106,12 @@ export function compareMicro(baseline: Comparable, current: Comparable, threshol
   return {
     rows,
     regressions: rows.filter((r) => r.verdict === 'REGRESSION').map((r) => r.id),
-    warnings: machineWarnings(baseline, current),
+    warnings: [
+      ...machineWarnings(baseline, current),
+      ...(clockChanged.length === 0
+        ? []
+        : [`timed with another clock than in the reference (wall time vs CPU time, chosen by a call's length): ${clockChanged.map((t) => t.id).join(', ')}`]),
+    ],
   };
 }
 

@@ -15,6 +15,8 @@ const taskResultSchema = z.object({
   title: z.string(),
   /** Calls of the task function per timed sample (short tasks are timed in batches). */
   batch: z.number(),
+  /** What the samples timed: wall time, or CPU time of the thread (long calls, which preemption would inflate). */
+  clock: z.enum(['wall', 'cpu']),
   samples: z.number(),
   /** Per call, from the mean: 1e9 / meanNs. */
   opsPerSec: z.number(),

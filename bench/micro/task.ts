@@ -3,7 +3,7 @@
  * for a bounded time; a task much shorter than the timer's resolution is timed
  * in batches of calls, and every figure is reported per call.
  */
-import { Bench } from 'tinybench';
+import { Bench, type TimestampProvider } from 'tinybench';
 import type { MicroTaskResult } from '../lib/micro-result.ts';
 
 export interface MicroTask {
@@ -33,6 +33,14 @@ export interface MeasureOptions {
 /** A timed sample should last at least this long, so the timer's cost and resolution stay negligible. */
 const MIN_SAMPLE_NS = 25_000;
 const MAX_BATCH = 10_000;
+/**
+ * From this long a call on, samples are timed in CPU time of the thread, not
+ * wall time: on a shared machine nearly every sample that long spans a
+ * preemption, which wall time would count (2-4× medians were seen under load).
+ * Shorter samples mostly fit in a time slice, so their median is unaffected,
+ * and reading the thread's CPU time costs microseconds, too much for them.
+ */
+const CPU_CLOCK_FROM_NS = 500_000;
 /** Enough samples for a p99 even for slow tasks (tinybench keeps running past the time budget until it has them). */
 const MIN_SAMPLES = 20;
 
@@ -42,42 +50,66 @@ export function lastSink(): unknown {
   return sink;
 }
 
-/** Calls of `run` in about `ns` nanoseconds (at most a million): how many, and how long they took. */
-function timeCalls(run: () => unknown, ns: bigint): { calls: number; elapsed: bigint } {
-  let calls = 0;
-  const start = process.hrtime.bigint();
-  let elapsed = 0n;
-  while (elapsed < ns && calls < 1_000_000) {
-    sink = run();
-    calls++;
-    elapsed = process.hrtime.bigint() - start;
-  }
-  return { calls, elapsed };
+export type Clock = 'wall' | 'cpu';
+
+function threadCpuNs(): number {
+  const usage = process.threadCpuUsage();
+  return (usage.user + usage.system) * 1000;
 }
 
 /**
- * Calls per sample, sized so a sample lasts MIN_SAMPLE_NS. The code is warmed
- * first: cold, a call is many times slower than once the JIT has compiled it,
- * and would make the batches far too small.
+ * Calls `run` for about `ns` of wall time (at most a million calls) and
+ * returns the CPU time per call: unlike wall time, not inflated when other
+ * processes take the CPU meanwhile.
  */
-export function batchSize(run: () => unknown): number {
-  timeCalls(run, 20_000_000n);
-  const { calls, elapsed } = timeCalls(run, 5_000_000n);
-  const perCall = Number(elapsed) / calls;
-  return Math.max(1, Math.min(MAX_BATCH, Math.ceil(MIN_SAMPLE_NS / perCall)));
+function cpuPerCall(run: () => unknown, ns: bigint): number {
+  let calls = 0;
+  const cpuStart = threadCpuNs();
+  const start = process.hrtime.bigint();
+  while (process.hrtime.bigint() - start < ns && calls < 1_000_000) {
+    sink = run();
+    calls++;
+  }
+  // The clock counts whole microseconds: never less than one per window.
+  return Math.max(1000, threadCpuNs() - cpuStart) / calls;
 }
+
+/**
+ * Calls per sample, sized so a sample lasts MIN_SAMPLE_NS, and the clock. The
+ * code is warmed first: cold, a call is many times slower than once the JIT
+ * has compiled it, and would make the batches far too small.
+ */
+export function calibrate(run: () => unknown): { batch: number; clock: Clock } {
+  cpuPerCall(run, 20_000_000n);
+  const perCall = cpuPerCall(run, 10_000_000n);
+  return {
+    batch: Math.max(1, Math.min(MAX_BATCH, Math.ceil(MIN_SAMPLE_NS / perCall))),
+    clock: perCall >= CPU_CLOCK_FROM_NS ? 'cpu' : 'wall',
+  };
+}
+
+/** CPU time of this thread (user + system), in µs. */
+const threadCpuClock: TimestampProvider = {
+  name: 'threadCpuUsage',
+  fn: () => {
+    const usage = process.threadCpuUsage();
+    return usage.user + usage.system;
+  },
+  toMs: (us) => Number(us) / 1000,
+  fromMs: (ms) => ms * 1000,
+};
 
 export async function measure(task: MicroTask, options: MeasureOptions): Promise<MicroTaskResult> {
   task.prepare?.();
   task.verify?.();
-  const batch = batchSize(() => task.run());
+  const { batch, clock } = calibrate(() => task.run());
   const run = task.run.bind(task);
   const bench = new Bench({
     time: options.timeMs,
     warmupTime: options.warmupMs,
     iterations: MIN_SAMPLES,
     warmupIterations: 5,
-    timestampProvider: 'hrtimeNow',
+    timestampProvider: clock === 'cpu' ? threadCpuClock : 'hrtimeNow',
     throws: true,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
@@ -102,6 +134,7 @@ export async function measure(task: MicroTask, options: MeasureOptions): Promise
     id: task.id,
     title: task.title,
     batch,
+    clock,
     samples: result.latency.samplesCount,
     opsPerSec: meanNs > 0 ? 1e9 / meanNs : 0,
     meanNs,

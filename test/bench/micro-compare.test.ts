@@ -7,7 +7,7 @@ import { compareMicro, fasterOf, formatComparison, parseThresholdPct, verdictFor
 import { latestMicroResult, readMicroResult, type MicroResult, type MicroTaskResult } from '../../bench/lib/micro-result.ts';
 
 function task(id: string, p50Ns: number): MicroTaskResult {
-  return { id, title: id, batch: 1, samples: 100, opsPerSec: 1e9 / p50Ns, meanNs: p50Ns, p50Ns, p99Ns: p50Ns * 2, rmePct: 1 };
+  return { id, title: id, batch: 1, clock: 'wall', samples: 100, opsPerSec: 1e9 / p50Ns, meanNs: p50Ns, p50Ns, p99Ns: p50Ns * 2, rmePct: 1 };
 }
 
 function run(tasks: MicroTaskResult[], machine: Partial<MicroResult['machine']> = {}, timeMs = 400): MicroResult {
@@ -106,6 +106,7 @@ describe('compareMicro', () => {
     assert.deepEqual(compareMicro(baseline, run([task('a', 10)], { node: 'v24.9.0' })).warnings, []);
     assert.match(compareMicro(baseline, run([task('a', 10)], {}, 200)).warnings.join('\n'), /time per task/);
     assert.match(compareMicro(baseline, run([task('a', 10)], { loadAverage: [3.5, 2, 1] })).warnings.join('\n'), /busy/);
+    assert.match(compareMicro(baseline, run([{ ...task('a', 10), clock: 'cpu' }])).warnings.join('\n'), /another clock.*: a$/);
   });
 });
 
