@@ -36,6 +36,8 @@ and saves bench/results/micro-<timestamp>.json.
   --remeasure N         with --check, measure a task that looks regressed up to N more times
                         and keep its best run (default 1; 0 to judge the first run alone)
   --save-baseline       also write the result to bench/results/${BASELINE_NAME} (commit it)
+  --rounds N            measure every task N times, round after round, and keep each task's
+                        best run (default 1; 3 for a baseline: --save-baseline --rounds 3)
   --time MS             measured time per task (default 400)
   --warmup MS           warm-up time per task (default 100)
   --filter A,B          only tasks whose id contains one of these texts
@@ -50,6 +52,7 @@ interface Options {
   thresholdPct: number;
   against: string | undefined;
   remeasure: number;
+  rounds: number;
   saveBaseline: boolean;
   timeMs: number;
   warmupMs: number;
@@ -76,6 +79,7 @@ function parseOptions(argv: string[]): Options | 'help' {
       threshold: { type: 'string' },
       against: { type: 'string' },
       remeasure: { type: 'string' },
+      rounds: { type: 'string' },
       'save-baseline': { type: 'boolean' },
       time: { type: 'string' },
       warmup: { type: 'string' },
@@ -93,6 +97,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     thresholdPct: values.threshold === undefined ? DEFAULT_THRESHOLD_PCT : parseThresholdPct(values.threshold),
     against: values.against,
     remeasure: Math.floor(positive('remeasure', values.remeasure, 1, true)),
+    rounds: Math.max(1, Math.floor(positive('rounds', values.rounds, 1))),
     saveBaseline: values['save-baseline'] === true,
     timeMs: positive('time', values.time, 400),
     warmupMs: positive('warmup', values.warmup, 100, true),
@@ -160,14 +165,20 @@ async function main(): Promise<number> {
   const measureOptions: MeasureOptions = { timeMs: o.timeMs, warmupMs: o.warmupMs, signal: AbortSignal.timeout(o.maxSeconds * 1000) };
   const byId = new Map<string, MicroTask>(tasks.map((t) => [t.id, t]));
   const results: MicroTaskResult[] = [];
-  for (const [i, task] of tasks.entries()) {
-    if (measureOptions.signal?.aborted === true) {
-      process.stderr.write(`--max-seconds ${o.maxSeconds} reached: ${tasks.length - i} task(s) not measured\n`);
-      break;
+  // Rounds go over every task in turn, so a burst of load hits one round of a task, not all of them.
+  measuring: for (let round = 1; round <= o.rounds; round++) {
+    for (const [i, task] of tasks.entries()) {
+      if (measureOptions.signal?.aborted === true) {
+        process.stderr.write(`--max-seconds ${o.maxSeconds} reached: round ${round} stopped before ${task.id}\n`);
+        break measuring;
+      }
+      const r = await measure(task, measureOptions);
+      const index = results.findIndex((x) => x.id === r.id);
+      if (index === -1) results.push(r);
+      else results[index] = fasterOf(results[index] as MicroTaskResult, r);
+      const where = o.rounds > 1 ? `round ${round}/${o.rounds}, ` : '';
+      process.stderr.write(`[${where}${i + 1}/${tasks.length}] ${task.id}: p50 ${formatDuration(r.p50Ns)}, ${r.samples} samples × ${r.batch}\n`);
     }
-    const r = await measure(task, measureOptions);
-    results.push(r);
-    process.stderr.write(`[${i + 1}/${tasks.length}] ${task.id}: p50 ${formatDuration(r.p50Ns)}, ${r.samples} samples × ${r.batch}\n`);
   }
 
   const result: MicroResult = {
@@ -176,7 +187,7 @@ async function main(): Promise<number> {
     startedAt: startedAt.toISOString(),
     finishedAt: startedAt.toISOString(),
     machine,
-    options: { timeMs: o.timeMs, warmupMs: o.warmupMs },
+    options: { timeMs: o.timeMs, warmupMs: o.warmupMs, rounds: o.rounds },
     tasks: results,
   };
   const commit = gitCommit(repoRoot);

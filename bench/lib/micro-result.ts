@@ -46,7 +46,8 @@ export const microResultSchema = z.object({
     /** 1-, 5- and 15-minute load averages at start: well above 0 means other work shared the CPUs. */
     loadAverage: z.array(z.number()),
   }),
-  options: z.object({ timeMs: z.number(), warmupMs: z.number() }),
+  /** `rounds`: each task was measured this many times and its best run (lowest median) kept. */
+  options: z.object({ timeMs: z.number(), warmupMs: z.number(), rounds: z.number() }),
   tasks: z.array(taskResultSchema),
 });
 

@@ -18,7 +18,7 @@ function run(tasks: MicroTaskResult[], machine: Partial<MicroResult['machine']> 
     finishedAt: '2026-01-01T00:00:20.000Z',
     gitCommit: 'abc1234',
     machine: { cpus: 2, cpuModel: 'AMD EPYC', node: 'v24.21.0', os: 'Linux', totalMemoryGiB: 8, loadAverage: [0.2, 0.2, 0.2], ...machine },
-    options: { timeMs, warmupMs: 100 },
+    options: { timeMs, warmupMs: 100, rounds: 1 },
     tasks,
   };
 }
