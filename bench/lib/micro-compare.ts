@@ -16,6 +16,8 @@ export interface ComparisonRow {
   currentNs: number | undefined;
   /** current ÷ baseline: above 1 is slower. */
   ratio: number | undefined;
+  /** The threshold this task was judged by, in percent (wider than the run's for tasks that declare more noise). */
+  thresholdPct: number;
   verdict: Verdict;
 }
 
@@ -28,14 +30,21 @@ export interface Comparison {
 }
 
 export const DEFAULT_THRESHOLD_PCT = 25;
+/**
+ * A change smaller than this per call is never a verdict: a few-ns task
+ * varies by more than 25% with the neighbours' load (SMT siblings, caches).
+ */
+export const MIN_DELTA_NS = 10;
 
 /**
  * `current ÷ baseline` judged against a threshold in percent: slower by more
  * than the threshold is a REGRESSION, faster by the same factor (ratio below
- * 1 ÷ (1 + threshold)) is `faster`, anything between is `same`.
+ * 1 ÷ (1 + threshold)) is `faster`, anything between is `same`; so is a
+ * change of less than MIN_DELTA_NS per call, whatever its ratio.
  */
-export function verdictFor(ratio: number, thresholdPct: number): Verdict {
+export function verdictFor(ratio: number, thresholdPct: number, deltaNs = Infinity): Verdict {
   if (!Number.isFinite(ratio) || ratio <= 0) return 'n/a';
+  if (Math.abs(deltaNs) < MIN_DELTA_NS) return 'same';
   const limit = 1 + thresholdPct / 100;
   if (ratio > limit) return 'REGRESSION';
   if (ratio < 1 / limit) return 'faster';
@@ -76,14 +85,19 @@ function machineWarnings(baseline: Comparable, current: Comparable): string[] {
   return out;
 }
 
-/** Compares every task of either run, in the current run's order, then tasks only the reference has. */
+/**
+ * Compares every task of either run, in the current run's order, then tasks
+ * only the reference has. A task is judged by the run's threshold, or by its
+ * own `tolerancePct` when that is wider.
+ */
 export function compareMicro(baseline: Comparable, current: Comparable, thresholdPct = DEFAULT_THRESHOLD_PCT): Comparison {
   const before = new Map(baseline.tasks.map((t) => [t.id, t]));
   const rows: ComparisonRow[] = [];
   for (const task of current.tasks) {
     const ref = before.get(task.id);
+    const threshold = Math.max(thresholdPct, task.tolerancePct ?? 0);
     if (ref === undefined) {
-      rows.push({ id: task.id, baselineNs: undefined, currentNs: task.p50Ns, ratio: undefined, verdict: 'new' });
+      rows.push({ id: task.id, baselineNs: undefined, currentNs: task.p50Ns, ratio: undefined, thresholdPct: threshold, verdict: 'new' });
       continue;
     }
     const ratio = ref.p50Ns > 0 ? task.p50Ns / ref.p50Ns : NaN;
@@ -92,7 +106,8 @@ export function compareMicro(baseline: Comparable, current: Comparable, threshol
       baselineNs: ref.p50Ns,
       currentNs: task.p50Ns,
       ratio: Number.isFinite(ratio) ? ratio : undefined,
-      verdict: verdictFor(ratio, thresholdPct),
+      thresholdPct: threshold,
+      verdict: verdictFor(ratio, threshold, task.p50Ns - ref.p50Ns),
     });
   }
   const clockChanged = current.tasks.filter((t) => {
@@ -101,7 +116,9 @@ export function compareMicro(baseline: Comparable, current: Comparable, threshol
   });
   const measured = new Set(current.tasks.map((t) => t.id));
   for (const ref of baseline.tasks) {
-    if (!measured.has(ref.id)) rows.push({ id: ref.id, baselineNs: ref.p50Ns, currentNs: undefined, ratio: undefined, verdict: 'missing' });
+    if (!measured.has(ref.id)) {
+      rows.push({ id: ref.id, baselineNs: ref.p50Ns, currentNs: undefined, ratio: undefined, thresholdPct, verdict: 'missing' });
+    }
   }
   return {
     rows,
@@ -118,7 +135,8 @@ export function compareMicro(baseline: Comparable, current: Comparable, threshol
 export function formatComparison(comparison: Comparison, thresholdPct: number, reference: string): string[] {
   const idWidth = Math.max(4, ...comparison.rows.map((r) => r.id.length));
   const lines = [
-    `Regression check against ${reference}: median time per call, now ÷ reference; REGRESSION above ${(1 + thresholdPct / 100).toFixed(2)}×.`,
+    `Regression check against ${reference}: median time per call, now ÷ reference; REGRESSION above ${(1 + thresholdPct / 100).toFixed(2)}× ` +
+      `(and ${MIN_DELTA_NS} ns), or a task's own wider limit.`,
     '',
     `${'task'.padEnd(idWidth)}  ${'reference'.padStart(10)}  ${'now'.padStart(10)}  ${'ratio'.padStart(6)}  verdict`,
   ];
@@ -126,7 +144,8 @@ export function formatComparison(comparison: Comparison, thresholdPct: number, r
     const ref = r.baselineNs === undefined ? '-' : formatDuration(r.baselineNs);
     const now = r.currentNs === undefined ? '-' : formatDuration(r.currentNs);
     const ratio = r.ratio === undefined ? '-' : `${r.ratio.toFixed(2)}×`;
-    lines.push(`${r.id.padEnd(idWidth)}  ${ref.padStart(10)}  ${now.padStart(10)}  ${ratio.padStart(6)}  ${r.verdict}`);
+    const own = r.thresholdPct > thresholdPct ? ` (noisy task: limit ${(1 + r.thresholdPct / 100).toFixed(2)}×)` : '';
+    lines.push(`${r.id.padEnd(idWidth)}  ${ref.padStart(10)}  ${now.padStart(10)}  ${ratio.padStart(6)}  ${r.verdict}${own}`);
   }
   for (const w of comparison.warnings) lines.push(`warning: ${w}`);
   lines.push(

@@ -27,6 +27,8 @@ const taskResultSchema = z.object({
   p99Ns: z.number(),
   /** Relative margin of error of the mean, %. */
   rmePct: z.number(),
+  /** The task's own regression threshold, % (wider than the default for tasks whose timing varies more than the code does). */
+  tolerancePct: z.number().optional(),
   /** What one call processes when it is more than one thing (a stream of N events): per-item time is p50Ns ÷ count. */
   items: z.object({ unit: z.string(), count: z.number() }).optional(),
 });

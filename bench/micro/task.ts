@@ -12,6 +12,11 @@ export interface MicroTask {
   title: string;
   /** When one call processes several things (the events of a stream): reported per item too. */
   items?: { unit: string; count: number };
+  /**
+   * A regression threshold in percent for this task when it must be wider
+   * than the run's: its timing varies more than the code does. Say why.
+   */
+  tolerancePct?: number;
   /** One operation. Its return value is kept, so the JIT cannot drop the work. */
   run(): unknown;
   /** Puts shared state where the task needs it, right before it is measured (e.g. fills a cache). */
@@ -144,5 +149,6 @@ export async function measure(task: MicroTask, options: MeasureOptions): Promise
     rmePct: Number.isFinite(result.latency.rme) ? result.latency.rme : 0,
   };
   if (task.items !== undefined) out.items = task.items;
+  if (task.tolerancePct !== undefined) out.tolerancePct = task.tolerancePct;
   return out;
 }

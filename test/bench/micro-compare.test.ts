@@ -37,6 +37,12 @@ describe('verdictFor', () => {
     assert.equal(verdictFor(0.9, 25), 'same');
   });
 
+  it('calls a change of less than 10 ns per call the same, whatever its ratio', () => {
+    assert.equal(verdictFor(1.5, 25, 9), 'same');
+    assert.equal(verdictFor(0.5, 25, -9), 'same');
+    assert.equal(verdictFor(1.5, 25, 10), 'REGRESSION');
+  });
+
   it('refuses to judge a ratio that is not a positive number', () => {
     assert.equal(verdictFor(NaN, 25), 'n/a');
     assert.equal(verdictFor(Infinity, 25), 'n/a');
@@ -84,6 +90,24 @@ describe('compareMicro', () => {
     const current = run([task('a', 120)]);
     assert.deepEqual(compareMicro(baseline, current).regressions, []);
     assert.deepEqual(compareMicro(baseline, current, 10).regressions, ['a']);
+  });
+
+  it('does not judge a few-ns task by its ratio alone', () => {
+    const c = compareMicro(run([task('tiny', 14)]), run([task('tiny', 18)]));
+    assert.equal(c.rows[0]?.verdict, 'same');
+    assert.deepEqual(compareMicro(run([task('tiny', 14)]), run([task('tiny', 40)])).regressions, ['tiny']);
+  });
+
+  it("judges a noisy task by its own wider threshold, and says so", () => {
+    const noisy = (p50: number): MicroTaskResult => ({ ...task('tokens.short.cached', p50), tolerancePct: 300 });
+    const baseline = run([noisy(200), task('plain', 200)]);
+    const c = compareMicro(baseline, run([noisy(700), task('plain', 700)]));
+    assert.deepEqual(c.regressions, ['plain']);
+    assert.equal(c.rows[0]?.thresholdPct, 300);
+    assert.match(formatComparison(c, 25, 'x').join('\n'), /tokens\.short\.cached .* same \(noisy task: limit 4\.00×\)/);
+    assert.deepEqual(compareMicro(baseline, run([noisy(900)])).regressions, ['tokens.short.cached']);
+    // A task's tolerance only ever widens the threshold.
+    assert.deepEqual(compareMicro(baseline, run([{ ...task('plain', 300), tolerancePct: 10 }])).regressions, ['plain']);
   });
 
   it('reports new and missing tasks without failing on them', () => {
