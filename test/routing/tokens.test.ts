@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -14,6 +15,7 @@ import {
   countTokens,
   estimateUpperBoundBytes,
   exceedsTokens,
+  lowerBoundTokens,
 } from '../../src/routing/tokens.ts';
 import { pngImage, request, userText } from './helpers.ts';
 
@@ -102,6 +104,77 @@ test('exceedsTokens agrees with countTokens around the threshold', () => {
   assert.equal(exceedsTokens(req, count - 1), true);
   assert.equal(exceedsTokens(req, count), false);
   assert.equal(exceedsTokens(req, count + 1), false);
+});
+
+// Characters that sit on the edges of o200k's pre-tokenizer: contractions, prefixes, line breaks,
+// digit groups, non-ASCII letters, marks, digits, spaces and punctuation, astral characters.
+const edgy = fc.constantFrom(..."aZs'tdlmrv09 \n\r\t.,;:!?-_/()[]{}\"`#@$%^&*+=<>|~\\".split(''), 'é', 'ß', '中', '\u0301', '٣', '\u00a0', '\u2028', '’', '—', '😀', '\ud800');
+const edgyText = fc.array(fc.oneof(edgy, fc.constantFrom("'s", "'LL", "'re", 'Hello', 'camelCase', 'XMLHttp', '1234567', '  ', '\r\n', '.\n/')), { maxLength: 60 }).map((parts) => parts.join(''));
+
+test('the lower bound never exceeds the token count', () => {
+  fc.assert(
+    fc.property(fc.oneof(edgyText, fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: 'grapheme-ascii', maxLength: 120 })), (text) => {
+      return lowerBoundTokens(text) <= countTextTokens(text);
+    }),
+    { numRuns: 3000 },
+  );
+  for (const text of ["it's", "don't!", "x''s", "5's", "'s", 'abc123def', 'a٣b', 'e\u0301e', '😀a😀b', ' \n \n x', '.\n/x', 'word\n\nword', "He'S", '', ' ', '\n']) {
+    assert.ok(lowerBoundTokens(text) <= countTextTokens(text), JSON.stringify(text));
+  }
+});
+
+test('the lower bound is most of the count on code and prose, and stops early when asked', () => {
+  for (const file of ['README.md', 'src/routing/index.ts', 'src/config/schema.ts']) {
+    const text = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
+    const [bound, count] = [lowerBoundTokens(text), countTextTokens(text)];
+    assert.ok(bound <= count && bound >= 0.65 * count, `${file}: bound ${bound}, count ${count}`);
+    const early = lowerBoundTokens(text, 100);
+    assert.ok(early > 100 && early < bound, `stopped at ${early}`);
+  }
+  // Exact where the pieces are single tokens: words, digit groups, line breaks between them.
+  assert.equal(lowerBoundTokens('hello world'), countTextTokens('hello world'));
+  assert.equal(lowerBoundTokens('1234567'), 3);
+  assert.equal(lowerBoundTokens('a\nb'), 3);
+  // No ASCII letter, digit or punctuation between them: nothing is proven, so such text gets counted.
+  assert.equal(lowerBoundTokens('中文文本'), 0);
+});
+
+test('exceedsTokens gives the answer of the full count at every threshold near it', () => {
+  fc.assert(
+    fc.property(fc.array(edgyText, { minLength: 1, maxLength: 4 }), edgyText, fc.integer({ min: -3, max: 3 }), (texts, system, offset) => {
+      const req = request({ system: [{ type: 'text', text: system }], messages: texts.map((text) => userText(text)) });
+      const count = countTokens(req);
+      const threshold = Math.max(1, count + offset);
+      return exceedsTokens(req, threshold) === count > threshold;
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('exceedsTokens at the boundary when the bounds cannot decide (text without ASCII letters)', () => {
+  // Bytes ≫ tokens and a lower bound of ~0: only counting decides.
+  const req = request({ messages: [userText('数据 路由 网关 '.repeat(300)), userText('hello world '.repeat(50))] });
+  const count = countTokens(req);
+  assert.ok(estimateUpperBoundBytes(req) > count + 1000);
+  assert.equal(exceedsTokens(req, count - 1), true);
+  assert.equal(exceedsTokens(req, count), false);
+  assert.equal(exceedsTokens(req, count + 1), false);
+});
+
+test('a ~100k-token context is decided long without loading the tokenizer', async () => {
+  const script = `
+    import { readFileSync } from 'node:fs';
+    import { buildRouter, isTokenizerLoaded } from ${JSON.stringify(fileURLToPath(new URL('../../src/routing/index.ts', import.meta.url)))};
+    import { routingConfig, request, userText } from ${JSON.stringify(fileURLToPath(new URL('./helpers.ts', import.meta.url)))};
+    const router = await buildRouter(routingConfig({ longContextThreshold: 60000 }));
+    const source = readFileSync(${JSON.stringify(fileURLToPath(new URL('../../README.md', import.meta.url)))}, 'utf8');
+    const messages = [];
+    for (let i = 0; messages.length < 40; i++) messages.push(userText(\`turn \${i}\\n\${source.slice((i * 997) % 20000, (i * 997) % 20000 + 10000)}\`));
+    const rule = router.decide(request({ messages })).rule;
+    console.log(JSON.stringify({ rule, loaded: isTokenizerLoaded() }));
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 });
+  assert.deepEqual(JSON.parse(stdout), { rule: 'longContext', loaded: false });
 });
 
 test('short requests never load the tokenizer', async () => {
