@@ -109,7 +109,7 @@ export async function startBenchStack(children: ChildSet, options: StackOptions)
 }
 
 /** A tenant and a key in the gateway's store, made with the CLI as an operator would; a key existing turns auth on. */
-function createKey(cli: string, configFile: string): string {
+export function createKey(cli: string, configFile: string): string {
   const run = (args: string[]): string => execFileSync(process.execPath, [cli, ...args, '--config', configFile], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   run(['tenants', 'create', 'bench']);
   const lines = run(['keys', 'create', '--tenant', 'bench', '--name', 'bench-load']).trim().split('\n');

@@ -1,0 +1,119 @@
+/**
+ * What every scale bench does around its measurement: the machine
+ * description and git commit for the result file, a temporary directory for
+ * the children's logs (kept when the run fails), children stopped on every
+ * way out (Ctrl-C, SIGTERM, an error, a watchdog past the time budget).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { arch, cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import { ChildSet, describePinning, planPinning, type Pinning } from './processes.ts';
+import { repoRoot } from './stack.ts';
+
+export const log = (line: string): void => void process.stdout.write(`${line}\n`);
+
+export interface Machine {
+  cpus: number;
+  cpuModel: string;
+  node: string;
+  os: string;
+  totalMemoryGiB: number;
+  /** 1-minute load average at start: above ~0.5 something else is using the CPUs. */
+  loadAverageAtStart: number;
+}
+
+export function machine(): Machine {
+  const list = cpus();
+  return {
+    cpus: list.length,
+    cpuModel: list[0]?.model.trim() ?? 'unknown',
+    node: process.version,
+    os: `${type()} ${release()} ${arch()}`,
+    totalMemoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    loadAverageAtStart: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+  };
+}
+
+export function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes `bench/results/<prefix>-<timestamp>.json` (or `out`) and returns its path. */
+export function writeResult(prefix: string, startedAt: Date, result: unknown, out?: string): string {
+  const dir = join(repoRoot, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = out ?? join(dir, `${prefix}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}
+
+export interface BenchContext {
+  children: ChildSet;
+  tmpDir: string;
+  pinning: Pinning;
+}
+
+/**
+ * Runs one bench: `body` returns the exit code (0: measured and every check
+ * passed). Past `budgetS` seconds everything is killed and the process exits 1.
+ */
+export async function runBench(name: string, options: { budgetS: number; pin: boolean }, body: (ctx: BenchContext) => Promise<number>): Promise<number> {
+  const children = new ChildSet();
+  const tmpDir = mkdtempSync(join(tmpdir(), `switchyard-${name}-`));
+  // Last resort, synchronous: nothing we started survives this process.
+  process.on('exit', () => children.killNow());
+  const interrupt = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`\n${signal}: stopping the bench and its child processes\n`);
+    const force = setTimeout(() => process.exit(130), 3_000);
+    children.stopAll(2_000).finally(() => {
+      clearTimeout(force);
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`\n!!! ${name} ran past its ${options.budgetS} s budget: stopping everything (logs in ${tmpDir})\n`);
+    children.killNow();
+    process.exit(1);
+  }, options.budgetS * 1000);
+  watchdog.unref();
+
+  const pinning = planPinning(options.pin);
+  log(describePinning(pinning));
+  let code = 1;
+  try {
+    code = await body({ children, tmpDir, pinning });
+    return code;
+  } catch (err) {
+    process.stderr.write(`${name} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  } finally {
+    await children.stopAll();
+    clearTimeout(watchdog);
+    // Keep the child logs when something went wrong: they say why.
+    if (code === 0) rmSync(tmpDir, { recursive: true, force: true });
+    else process.stderr.write(`child process logs kept in ${tmpDir}\n`);
+  }
+}
+
+/** Positive number flag, with a range. */
+export function numberFlag(flag: string, raw: string | undefined, fallback: number, { min = 0, max = Infinity, integer = false } = {}): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= min || value > max || (integer && !Number.isInteger(value))) {
+    throw new Error(`--${flag} must be ${integer ? 'an integer' : 'a number'} above ${min}${max === Infinity ? '' : ` and at most ${max}`}, got '${raw}'`);
+  }
+  return value;
+}
+
+/** Bytes in MiB, one decimal: for reports. */
+export const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
+
+/** Seconds since `t0` (performance.now()), 0.1 s resolution: for progress lines. */
+export const since = (t0: number): string => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
