@@ -199,9 +199,10 @@ async function measureTarget(stack: ScaleStack, target: 'switchyard' | 'floor', 
   const tCpu = performance.now();
   await sleep(3_000);
   const cpuAfter = cpuMicros(pid);
+  const cpuWallUs = (performance.now() - tCpu) * 1000;
   const open = await sampleMemory(inspector, pid, 5);
   const openWhenSampled = o.streams - ended;
-  const cpuBusyWhileOpen = cpuBefore !== undefined && cpuAfter !== undefined ? Math.round(((cpuAfter - cpuBefore) / ((performance.now() - tCpu) * 1000)) * 100) / 100 : undefined;
+  const cpuBusyWhileOpen = cpuBefore !== undefined && cpuAfter !== undefined ? Math.round(((cpuAfter - cpuBefore) / cpuWallUs) * 100) / 100 : undefined;
   log(`  all open: ${describePoint(open)} (${openWhenSampled} open while sampled; proxy CPU ${cpuBusyWhileOpen === undefined ? '?' : `${Math.round(cpuBusyWhileOpen * 100)}%`})`);
 
   // Let them finish (the mock's pacing ends them), with progress.
