@@ -35,6 +35,8 @@ export interface ScaleStackOptions {
   configure?: (config: GatewayConfigDoc) => void;
   /** Start the floor and the gateway with the inspector on (loopback, a free port), to force collections before memory samples. */
   inspect?: boolean;
+  /** Run the gateway with `--cpu-prof`, writing its profile into this directory when it exits. */
+  gatewayProfileDir?: string;
 }
 
 export interface ScaleStack {
@@ -98,7 +100,7 @@ export async function startScaleStack(children: ChildSet, options: ScaleStackOpt
   const gateway = children.start({
     name: 'gateway',
     args: [cli, 'start', '--config', configFile, '--port', String(gatewayPort), '--log-format', 'json'],
-    nodeFlags: options.inspect === true ? [inspectFlag] : [],
+    nodeFlags: [...(options.inspect === true ? [inspectFlag] : []), ...(options.gatewayProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.gatewayProfileDir}`])],
     cpu: pinning.proxyCpu,
     logFile: join(tmpDir, 'gateway.log'),
     cwd: repoRoot,

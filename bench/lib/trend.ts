@@ -14,6 +14,8 @@ export interface LineFit {
   intercept: number;
   /** Coefficient of determination: how much of the variation the line explains (0–1; 0 for a flat series). */
   r2: number;
+  /** Standard error of the slope (0 with two points or a perfect fit). */
+  slopeStdError: number;
   n: number;
 }
 
@@ -42,7 +44,10 @@ export function leastSquares(points: readonly Point[]): LineFit {
   if (sxx === 0) throw new Error('a line needs at least two distinct x values');
   const slope = sxy / sxx;
   const r2 = syy === 0 ? 0 : (sxy * sxy) / (sxx * syy);
-  return { slope, intercept: my - slope * mx, r2, n };
+  // Residual sum of squares = syy − slope·sxy; clamp the rounding below 0.
+  const residual = Math.max(0, syy - slope * sxy);
+  const slopeStdError = n > 2 ? Math.sqrt(residual / (n - 2) / sxx) : 0;
+  return { slope, intercept: my - slope * mx, r2, slopeStdError, n };
 }
 
 /** Bytes per open stream: the growth from the baseline over the streams open. Negative growth counts as 0. */
@@ -69,6 +74,8 @@ export interface TrendLimits {
 export interface TrendVerdict {
   samples: number;
   slopeMiBPerMin: number;
+  /** Two standard errors of the slope: the slope is known to about ± this. */
+  slopeMarginMiBPerMin: number;
   r2: number;
   firstThirdMiB: number;
   lastThirdMiB: number;
@@ -84,14 +91,16 @@ const round = (n: number, digits: number): number => Math.round(n * 10 ** digits
 
 /**
  * Whether memory trends upward after the warm-up: the least-squares slope
- * (MiB/min) must stay under the limit and the mean of the last third of the
- * samples must not exceed the first third's by more than the allowed rise.
- * A sawtooth (GC) averages out in both; a leak shows in both.
+ * (MiB/min), less two standard errors, must stay under the limit (a short or
+ * noisy run does not raise a false alarm; over a long run the margin shrinks
+ * and a real leak stands out), and the mean of the last third of the samples
+ * must not exceed the first third's by more than the allowed rise. A sawtooth
+ * (GC) averages out in both; a leak shows in both.
  */
 export function memoryTrend(all: readonly MemorySample[], limits: TrendLimits): TrendVerdict {
   const samples = all.filter((s) => s.tS >= limits.warmupS);
   if (samples.length < 6) {
-    return { samples: samples.length, slopeMiBPerMin: 0, r2: 0, firstThirdMiB: 0, lastThirdMiB: 0, thirdsRise: 0, flat: false, reason: `too few samples after the warm-up (${samples.length}, need 6)` };
+    return { samples: samples.length, slopeMiBPerMin: 0, slopeMarginMiBPerMin: 0, r2: 0, firstThirdMiB: 0, lastThirdMiB: 0, thirdsRise: 0, flat: false, reason: `too few samples after the warm-up (${samples.length}, need 6)` };
   }
   const MiB = 1024 * 1024;
   const fit = leastSquares(samples.map((s) => ({ x: s.tS / 60, y: s.bytes / MiB })));
@@ -99,13 +108,14 @@ export function memoryTrend(all: readonly MemorySample[], limits: TrendLimits): 
   const first = mean(samples.slice(0, third).map((s) => s.bytes / MiB));
   const last = mean(samples.slice(samples.length - third).map((s) => s.bytes / MiB));
   const rise = (last - first) / first;
-  const slopeOk = fit.slope <= limits.maxSlopeMiBPerMin;
+  const margin = 2 * fit.slopeStdError;
+  const slopeOk = fit.slope - margin <= limits.maxSlopeMiBPerMin;
   const riseOk = rise <= limits.maxThirdsRise;
   const reason =
     slopeOk && riseOk
-      ? `slope ${round(fit.slope, 2)} MiB/min ≤ ${limits.maxSlopeMiBPerMin}, last third ${round(rise * 100, 1)}% vs first ≤ ${limits.maxThirdsRise * 100}%`
+      ? `slope ${round(fit.slope, 2)} ± ${round(margin, 2)} MiB/min not above ${limits.maxSlopeMiBPerMin}, last third ${round(rise * 100, 1)}% vs first ≤ ${limits.maxThirdsRise * 100}%`
       : [
-          slopeOk ? undefined : `slope ${round(fit.slope, 2)} MiB/min > ${limits.maxSlopeMiBPerMin}`,
+          slopeOk ? undefined : `slope ${round(fit.slope, 2)} ± ${round(margin, 2)} MiB/min above ${limits.maxSlopeMiBPerMin}`,
           riseOk ? undefined : `last third ${round(rise * 100, 1)}% above the first (limit ${limits.maxThirdsRise * 100}%)`,
         ]
           .filter((x) => x !== undefined)
@@ -113,6 +123,7 @@ export function memoryTrend(all: readonly MemorySample[], limits: TrendLimits): 
   return {
     samples: samples.length,
     slopeMiBPerMin: round(fit.slope, 3),
+    slopeMarginMiBPerMin: round(margin, 3),
     r2: round(fit.r2, 3),
     firstThirdMiB: round(first, 1),
     lastThirdMiB: round(last, 1),
