@@ -2,7 +2,7 @@
  * `npm run bench:streams`: memory per open stream. N long-lived Anthropic
  * streams (default 5000) held open at once through Switchyard (full pipeline)
  * and then through the floor proxy, against a mock that paces its output
- * (about one event per second per stream). RSS and V8 heap (after a forced GC)
+ * (an event every few seconds per stream). RSS and V8 heap (after a forced GC)
  * before, with every stream open, and after they close; memory per stream =
  * (RSS open − RSS baseline) / N. Goal: under 20 KiB per stream.
  * Methodology: docs/benchmarks.md. Bounded in time; children never outlive it.
@@ -20,13 +20,14 @@ import { openStream, unboundedAgent, type OpenStream, type StreamOutcome } from 
 import { percentile, perStreamBytes } from './lib/trend.ts';
 
 const GOAL_BYTES_PER_STREAM = 20 * 1024;
-/** Tokens per second the mock writes; a stream of S seconds asks for 10·S tokens in S chunks (one event a second). */
+/** Tokens per second the mock writes: a stream of S seconds asks for TPS·S tokens, in one chunk every --event-interval seconds. */
 const TPS = 10;
 
 const usage = `Usage: npm run bench:streams -- [options]     (or: node bench/streams.ts [options])
 
   --streams N          streams held open at once (default 5000)
-  --stream-seconds S   how long each stream lasts, by the mock's pacing (default 45; must cover opening them all + 10 s)
+  --stream-seconds S   how long each stream lasts, by the mock's pacing (default 60; must cover opening them all + 10 s)
+  --event-interval S   seconds between two events of a stream (default 5: the streams are alive, yet cheap while opening)
   --batch N            streams opened at a time; the next batch waits for this one's response headers (default 250)
   --targets a,b        switchyard, floor (default both, in that order)
   --gateway-log-level L  default info, as in production
@@ -38,6 +39,7 @@ const usage = `Usage: npm run bench:streams -- [options]     (or: node bench/str
 interface Options {
   streams: number;
   streamSeconds: number;
+  eventIntervalS: number;
   batch: number;
   targets: Array<'switchyard' | 'floor'>;
   gatewayLogLevel: string;
@@ -52,6 +54,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     options: {
       streams: { type: 'string' },
       'stream-seconds': { type: 'string' },
+      'event-interval': { type: 'string' },
       batch: { type: 'string' },
       targets: { type: 'string', default: 'switchyard,floor' },
       'gateway-log-level': { type: 'string', default: 'info' },
@@ -65,7 +68,8 @@ function parseOptions(argv: string[]): Options | 'help' {
   for (const t of targets) if (t !== 'switchyard' && t !== 'floor') throw new Error(`--targets: unknown target '${t}' (switchyard, floor)`);
   return {
     streams: numberFlag('streams', values.streams, 5000, { max: 20_000, integer: true }),
-    streamSeconds: numberFlag('stream-seconds', values['stream-seconds'], 45, { min: 9, max: 300, integer: true }),
+    streamSeconds: numberFlag('stream-seconds', values['stream-seconds'], 60, { min: 9, max: 300, integer: true }),
+    eventIntervalS: numberFlag('event-interval', values['event-interval'], 5, { max: 30, integer: true }),
     batch: numberFlag('batch', values.batch, 250, { max: 5000, integer: true }),
     targets: targets as Options['targets'],
     gatewayLogLevel: values['gateway-log-level'],
@@ -97,17 +101,21 @@ interface TargetResult {
   after: MemoryPoint;
   /** (RSS all open − RSS baseline) / streams open. */
   rssPerStreamBytes: number;
-  /** (RSS all open − RSS half open) / streams opened in between: the cost of one more stream, without what load alone adds (young generation, buffers). */
-  marginalRssPerStreamBytes: number;
+  /**
+   * (RSS all open − RSS half open) / streams opened in between: the cost of one more stream, without what load
+   * alone adds (young generation, buffers). Null when streams had already ended by the second sample.
+   */
+  marginalRssPerStreamBytes: number | null;
   /** (heap all open − heap baseline) / streams open, both after a full collection. */
   heapPerStreamBytes: number;
-  /** The proxy's CPU while every stream was open (one event a second each): 1 = one core. */
+  /** The proxy's CPU while every stream was open (an event every --event-interval seconds each): 1 = one core. */
   cpuBusyWhileOpen?: number;
   /** Time to the last byte of the long streams, ms. */
   durationMs: { p50: number; max: number };
 }
 
 const median = (xs: number[]): number => percentile(xs, 50);
+const kib = (bytes: number | null): string => (bytes === null ? '-' : (bytes / 1024).toFixed(1));
 
 function body(model: string, maxTokens: number): string {
   return JSON.stringify({ model, max_tokens: maxTokens, stream: true, messages: [{ role: 'user', content: 'Stream a long answer, slowly, as a model would.' }] });
@@ -237,13 +245,13 @@ async function measureTarget(stack: ScaleStack, target: 'switchyard' | 'floor', 
     after,
     halfOpen,
     rssPerStreamBytes: Math.round(perStreamBytes(open.rssBytes, baseline.rssBytes, openWhenSampled || o.streams)),
-    marginalRssPerStreamBytes: Math.round(perStreamBytes(open.rssBytes, halfOpen.rssBytes, Math.max(1, openWhenSampled - openAtHalf))),
+    marginalRssPerStreamBytes: openWhenSampled === o.streams ? Math.round(perStreamBytes(open.rssBytes, halfOpen.rssBytes, o.streams - openAtHalf)) : null,
     heapPerStreamBytes: Math.round(perStreamBytes(open.heapUsedBytes, baseline.heapUsedBytes, openWhenSampled || o.streams)),
     ...(cpuBusyWhileOpen === undefined ? {} : { cpuBusyWhileOpen }),
     durationMs: { p50: Math.round(median(durations)), max: Math.round(Math.max(0, ...durations)) },
   };
   log(
-    `  → ${(result.rssPerStreamBytes / 1024).toFixed(1)} KiB RSS per open stream (marginal ${(result.marginalRssPerStreamBytes / 1024).toFixed(1)} KiB)` +
+    `  → ${(result.rssPerStreamBytes / 1024).toFixed(1)} KiB RSS per open stream (marginal ${kib(result.marginalRssPerStreamBytes)} KiB)` +
       `, heap ${(result.heapPerStreamBytes / 1024).toFixed(1)} KiB` +
       `; ${result.completed} completed, ${result.failed} failed${problems.length > 0 ? `: ${problems.join(' | ')}` : ''}`,
   );
@@ -280,8 +288,8 @@ async function main(argv: string[]): Promise<number> {
     const stack = await startScaleStack(children, {
       tmpDir,
       pinning,
-      // Enough words for the longest stream, paced at TPS tokens a second, one event per second of stream.
-      mockArgs: ['--tokens', String(TPS * opts.streamSeconds), '--tps', String(TPS), '--chunks', String(opts.streamSeconds)],
+      // Enough words for the longest stream, paced at TPS tokens a second, one event every --event-interval seconds.
+      mockArgs: ['--tokens', String(TPS * opts.streamSeconds), '--tps', String(TPS), '--chunks', String(Math.max(1, Math.floor(opts.streamSeconds / opts.eventIntervalS)))],
       // Every stream holds an upstream connection for its whole life: the pools must allow N at once.
       upstreamConnections: opts.streams + 64,
       gatewayLogLevel: opts.gatewayLogLevel,
@@ -308,7 +316,7 @@ async function main(argv: string[]): Promise<number> {
       machine: host,
       pinning,
       openFiles: { needed: fds.needed, bench: fds.after, note: fds.note },
-      options: { streams: opts.streams, streamSeconds: opts.streamSeconds, batch: opts.batch, tokensPerSecond: TPS, gatewayLogLevel: opts.gatewayLogLevel, pipeline: 'full', gitCommit: gitCommit() },
+      options: { streams: opts.streams, streamSeconds: opts.streamSeconds, eventIntervalS: opts.eventIntervalS, batch: opts.batch, tokensPerSecond: TPS, gatewayLogLevel: opts.gatewayLogLevel, pipeline: 'full', gitCommit: gitCommit() },
       targets: results,
       ...(gw !== undefined && floor !== undefined ? { switchyardOverFloorPerStream: Math.round((gw.rssPerStreamBytes / Math.max(1, floor.rssPerStreamBytes)) * 100) / 100 } : {}),
       goal,
@@ -318,7 +326,7 @@ async function main(argv: string[]): Promise<number> {
     log('');
     for (const r of results) {
       log(
-        `${r.target.padEnd(10)} ${String(r.streams).padStart(5)} streams: ${(r.rssPerStreamBytes / 1024).toFixed(1).padStart(6)} KiB RSS/stream (marginal ${(r.marginalRssPerStreamBytes / 1024).toFixed(1)})` +
+        `${r.target.padEnd(10)} ${String(r.openWhenSampled).padStart(5)} open: ${(r.rssPerStreamBytes / 1024).toFixed(1).padStart(6)} KiB RSS/stream (marginal ${kib(r.marginalRssPerStreamBytes)})` +
           `, ${(r.heapPerStreamBytes / 1024).toFixed(1)} KiB heap/stream` +
           `  (RSS ${mib(r.baseline.rssBytes)} → ${mib(r.halfOpen.rssBytes)} → ${mib(r.open.rssBytes)} → ${mib(r.after.rssBytes)} MiB; opened in ${r.openSeconds} s; failed ${r.failed})`,
       );
