@@ -152,7 +152,8 @@ async function measureTarget(stack: ScaleStack, target: 'switchyard' | 'floor', 
   const pid = child.pid;
   const inspector = await Inspector.fromLog(child.logFile);
   const agent = unboundedAgent();
-  const idleTimeoutMs = 30_000;
+  // Well over the time between two events of a stream.
+  const idleTimeoutMs = Math.max(30_000, 3_000 * o.eventIntervalS);
   log(`${target}: pid ${pid}, open files ${JSON.stringify(openFileLimit(pid) ?? 'unknown')}`);
 
   // Warm-up: short streams (half a second each), so the code is compiled and the baseline is a warm process.
