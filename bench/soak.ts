@@ -12,9 +12,9 @@
 import { createHistogram } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { gitCommit, log, machine, numberFlag, runBench, writeResult } from './lib/harness.ts';
+import { gitCommit, log, machine, mib, numberFlag, runBench, writeResult } from './lib/harness.ts';
 import { Inspector } from './lib/inspector.ts';
-import { mib, rssBytes } from './lib/memory.ts';
+import { rssBytes } from './lib/memory.ts';
 import { assertStackAlive, gatewayCredential, startScaleStack } from './lib/scale-stack.ts';
 import { shapes, type Shape } from './lib/shapes.ts';
 import { postOnce, unboundedAgent } from './lib/stream-client.ts';
