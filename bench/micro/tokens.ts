@@ -21,9 +21,6 @@ function cachedTask(label: string, size: string, text: string): MicroTask {
   return {
     id: `tokens.${label}.cached`,
     title: `countTokens: ${size} user message seen before (cache hit, few entries cached)`,
-    // A hit re-inserts the text into the cache's Map (LRU), and V8's cost for that swings
-    // from ~0.1 to several µs with the map's internal state: only a lost cache (10-1000×) is a regression here.
-    tolerancePct: 300,
     run: () => countTokens(req),
     verify: () => {
       if (countTokens(req) !== expected) throw new Error(`tokens.${label}.cached: count changed`);
