@@ -39,6 +39,8 @@ export interface RequestSummary {
 export interface ChatCall {
   surface: ProtocolName;
   body: Record<string, unknown>;
+  /** The body's bytes as the client sent them: passthrough forwards them with only `model` rewritten in place. */
+  rawBody?: Buffer;
   /** The raw query string with its `?` (Claude Code sends `?beta=true`), or ''. */
   query: string;
   headers: IncomingHttpHeaders;

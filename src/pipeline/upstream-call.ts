@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError, kindForStatus } from '../errors.ts';
 import type { ChatRequest, ProtocolName } from '../model/types.ts';
 import { kindFromAnthropicType } from '../protocols/anthropic/errors.ts';
+import { withTopLevelModel } from '../protocols/json-model.ts';
 import { kindFromOpenAIError } from '../protocols/openai/errors.ts';
 import type { PreparedProvider } from '../providers/index.ts';
 import { explicitRetryAfterMs, retryAfterMs as readRetryAfter } from '../resilience/retry.ts';
@@ -20,8 +21,10 @@ export interface AttemptInput {
   upstreamModel: string;
   /** The deployment's output limit, if configured. */
   maxTokens: number | undefined;
-  /** The client's parsed body: forwarded as is (model rewritten) on the same protocol. */
+  /** The client's parsed body: forwarded as is (model rewritten) on the same protocol. Never modified. */
   body: Record<string, unknown>;
+  /** The body's bytes as received, when known: forwarded with `model` rewritten in place (src/protocols/json-model.ts). */
+  rawBody?: Buffer;
   /** The request in the internal model, decoded on first use (translation only). */
   decode: () => ChatRequest;
   query: string;
@@ -74,15 +77,21 @@ const KEY_REFUSED_REST_MS = 5 * 60_000;
 export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput): Promise<AttemptResult> {
   const { provider, surface } = input;
   const same = provider.protocol === surface;
-  let payload: string;
+  let payload: string | Buffer;
   const limit = input.maxTokens;
   if (same) {
     // Same protocol: the client's fields pass through untouched, only the model
-    // is rewritten (and max_tokens clamped when the deployment declares a limit).
-    const body = input.body;
-    body.model = input.upstreamModel;
-    if (limit !== undefined) clampMaxTokens(body, limit);
-    payload = JSON.stringify(body);
+    // is rewritten (and max_tokens clamped when the deployment declares a limit):
+    // in the bytes as received when it can be, else on a copy, re-serialised.
+    const clamp = limit !== undefined && exceedsMaxTokens(input.body, limit);
+    const spliced = clamp || input.rawBody === undefined ? undefined : withTopLevelModel(input.rawBody, input.upstreamModel);
+    if (spliced !== undefined) {
+      payload = spliced;
+    } else {
+      const body = { ...input.body, model: input.upstreamModel };
+      if (clamp) clampMaxTokens(body, limit);
+      payload = JSON.stringify(body);
+    }
   } else {
     const decoded = input.decode();
     const req = limit !== undefined && (decoded.maxTokens ?? Infinity) > limit ? { ...decoded, maxTokens: limit } : decoded;
@@ -167,8 +176,17 @@ export function upstreamHeaders(provider: PreparedProvider, requestId: string, c
 /** See `retryAfterMs` in src/resilience/retry.ts (also reads Anthropic's rate-limit reset headers). */
 export const parseRetryAfter = readRetryAfter;
 
+const MAX_TOKEN_FIELDS = ['max_tokens', 'max_completion_tokens'];
+
+function exceedsMaxTokens(body: Record<string, unknown>, limit: number): boolean {
+  return MAX_TOKEN_FIELDS.some((field) => {
+    const value = body[field];
+    return typeof value === 'number' && value > limit;
+  });
+}
+
 function clampMaxTokens(body: Record<string, unknown>, limit: number): void {
-  for (const field of ['max_tokens', 'max_completion_tokens']) {
+  for (const field of MAX_TOKEN_FIELDS) {
     const value = body[field];
     if (typeof value === 'number' && value > limit) body[field] = limit;
   }

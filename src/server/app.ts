@@ -152,7 +152,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   const hooks = options.hooks ?? EMPTY_HOOKS;
   /** One chat request, checked and parsed (by chat-intake.ts, or by Fastify for injected requests). */
-  async function serveChatRequest(surface: ProtocolName, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, requestId: string): Promise<void> {
+  async function serveChatRequest(
+    surface: ProtocolName,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Record<string, unknown>,
+    requestId: string,
+    rawBody?: Buffer,
+  ): Promise<void> {
     const startedAt = performance.now();
     const summary: RequestSummary = { surface, attempts: [] };
     const url = req.url ?? '';
@@ -167,6 +174,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       startedAt,
       summary,
     };
+    if (rawBody !== undefined) call.rawBody = rawBody;
     const config = holder.current.config;
     if (config.logging.bodies) requestLog.info({ requestId, surface, body: truncatedBody(call.body, config.logging.bodyMaxChars) }, 'request body');
     res.once('close', () => {
@@ -239,8 +247,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
       logger.error({ err, requestId }, 'unhandled error in the chat pipeline');
     }
   }
-  function serveChat(surface: ProtocolName, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, requestId: string): void {
-    serveChatRequest(surface, req, res, body, requestId).catch((err: unknown) => logger.error({ err, requestId }, 'unhandled error in the chat pipeline'));
+  function serveChat(surface: ProtocolName, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, requestId: string, raw: Buffer): void {
+    serveChatRequest(surface, req, res, body, requestId, raw).catch((err: unknown) => logger.error({ err, requestId }, 'unhandled error in the chat pipeline'));
   }
   // Reached only by requests that do not come through the server (app.inject): same checks by schema, same handler.
   const chatRoute = (surface: ProtocolName) => async (request: FastifyRequest, reply: FastifyReply) => {

@@ -26,8 +26,15 @@ export interface IntakeLimits {
   maxNestingDepth: number;
 }
 
-/** A checked chat request: its parsed body and request id. */
-export type ChatHandler = (surface: ProtocolName, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, requestId: string) => void;
+/** A checked chat request: its parsed body, request id, and the body's bytes as received (for passthrough). */
+export type ChatHandler = (
+  surface: ProtocolName,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Record<string, unknown>,
+  requestId: string,
+  raw: Buffer,
+) => void;
 
 /** The surface of a chat request this door takes, or undefined for everything Fastify should route. */
 export function chatSurfaceOf(req: IncomingMessage): ProtocolName | undefined {
@@ -92,7 +99,7 @@ export function takeChatRequest(
     }
     const problem = chatBodyProblem(body);
     if (problem !== undefined) return refuse(new GatewayError('SWY_ERR_INVALID_REQUEST', `Invalid request: ${problem}`));
-    handle(surface, req, res, body as Record<string, unknown>, requestId);
+    handle(surface, req, res, body as Record<string, unknown>, requestId, raw);
   };
   req.on('data', onData);
   req.on('end', onEnd);

@@ -96,3 +96,19 @@ test('the body checks word their problems like the schema validator', () => {
   assert.equal(chatBodyProblem({ model: 'm', messages: 'hi' }), 'body/messages must be array');
   assert.equal(chatBodyProblem({ model: 'm', messages: [] }), undefined);
 });
+
+test('passthrough sends the client bytes with only the model rewritten, and re-serialises what it cannot rewrite in place', async (t) => {
+  const { gateway, mock } = await startStack(t);
+  const send = async (text: string): Promise<Record<string, unknown>> => {
+    const res = await fetch(`${gateway.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+    assert.equal(res.status, 200, await res.text());
+    return mock.stats.last.at(-1)!.body as Record<string, unknown>;
+  };
+  // Unusual spacing, a nested "model", an unknown field: all kept; only the top-level model changes.
+  const spaced = '{ "metadata" : { "model" : "keep-me" } ,\n "model" :  "claude-mock", "max_tokens": 16,\n "messages": [{"role": "user", "content": "hi \\"model\\""}], "x_unknown": [1, {"a": null}] }';
+  assert.deepEqual(await send(spaced), { ...(JSON.parse(spaced) as object), model: 'upstream-claude' });
+  // Two model keys: JSON.parse keeps the last; the upstream must see that one, rewritten, once.
+  const twice = '{"model":"gpt-mock","max_tokens":16,"messages":[{"role":"user","content":"hi"}],"model":"claude-mock"}';
+  const upstream = await send(twice);
+  assert.equal(upstream.model, 'upstream-claude');
+});
