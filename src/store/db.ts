@@ -26,6 +26,11 @@ export interface Db {
   run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
   /** Runs `fn` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  /**
+   * SQLite only: runs one statement once per row of parameters, all in one
+   * transaction, synchronously (no promise per row); returns the rows changed.
+   */
+  runEach?(sql: string, rows: ReadonlyArray<readonly SqlValue[]>): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -149,6 +154,22 @@ class SqliteDb implements Db {
     } finally {
       this.#busy = undefined;
       done();
+    }
+  }
+
+  async runEach(sql: string, rows: ReadonlyArray<readonly SqlValue[]>): Promise<number> {
+    while (this.#busy !== undefined) await this.#busy;
+    const statement = this.#statement(sql);
+    // Nothing awaits between BEGIN and COMMIT: no other call can interleave.
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      let changes = 0;
+      for (const params of rows) changes += Number(statement.run(...params).changes);
+      this.#db.exec('COMMIT');
+      return changes;
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw err;
     }
   }
 

@@ -108,12 +108,11 @@ export async function insertEvents(db: Db, events: readonly UsageEvent[]): Promi
     // One statement is one implicit transaction: the batch commits or fails whole.
     return (await db.run(POSTGRES_INSERT, [jsonRows(events)])).changes;
   }
+  // node:sqlite is synchronous: the whole batch runs in one step, one transaction, no promise per row.
+  if (db.runEach !== undefined) return db.runEach(SQLITE_INSERT, events.map(rowOf));
   return db.transaction(async (tx) => {
-    // node:sqlite runs each statement synchronously when called: start them all, then
-    // collect, rather than wait a turn of the microtask queue per row.
-    const results = await Promise.all(events.map((e) => tx.run(SQLITE_INSERT, rowOf(e))));
     let written = 0;
-    for (const r of results) written += r.changes;
+    for (const e of events) written += (await tx.run(SQLITE_INSERT, rowOf(e))).changes;
     return written;
   });
 }

@@ -49,6 +49,22 @@ for (const backend of await backends()) {
     assert.equal(await db.get('SELECT id FROM things WHERE id = ?', ['missing']), undefined);
   });
 
+  test(`${backend.name}: runEach (SQLite's batch insert) writes every row in one transaction, or none`, async (t) => {
+    const db = await freshDb(t, backend);
+    if (db.runEach === undefined) {
+      assert.equal(db.dialect, 'postgres', 'only PostgreSQL goes without runEach (its ledger insert is one statement)');
+      return;
+    }
+    await migrate(db, demo);
+    assert.equal(await db.runEach('INSERT INTO things (id, n) VALUES (?, ?)', [['a', 1], ['b', 2], ['c', 3]]), 3);
+    // The third row repeats a primary key: the batch fails and its first two rows are rolled back.
+    await assert.rejects(db.runEach('INSERT INTO things (id, n) VALUES (?, ?)', [['d', 4], ['e', 5], ['a', 6]]));
+    const ids = await db.all<{ id: string }>('SELECT id FROM things ORDER BY id');
+    assert.deepEqual(ids.map((r) => r.id), ['a', 'b', 'c']);
+    // The store still takes writes afterwards: no transaction left open.
+    await db.run('INSERT INTO things (id, n) VALUES (?, ?)', ['f', 7]);
+  });
+
   test(`${backend.name}: a transaction commits whole or not at all`, async (t) => {
     const db = await freshDb(t, backend);
     await migrate(db, demo);
