@@ -23,7 +23,8 @@ test('random bodies: the rewritten bytes parse to the same body with only the mo
       const out = rewrite(text, next);
       // A key that needs escapes is not compared byte for byte: the scanner declines, and the caller re-serialises.
       if (Object.keys(body).some((k) => JSON.stringify(k).includes('\\'))) assert.equal(out, undefined);
-      else assert.deepEqual(out, { ...body, model: next });
+      // Compared as JSON would carry it (-0 is written as 0).
+      else assert.deepEqual(out, JSON.parse(JSON.stringify({ ...body, model: next })));
     }),
     { numRuns: 500 },
   );
