@@ -110,8 +110,9 @@ export class PassthroughTap implements StreamObservation {
   }
 
   #openai(text: string): void {
-    if (OPENAI_DONE.test(text)) this.finished = true;
-    const error = OPENAI_ERROR.exec(text);
+    // Plain substring checks first: they rule out most events before any regex runs.
+    if (text.includes('[DONE]') && OPENAI_DONE.test(text)) this.finished = true;
+    const error = text.includes('error') ? OPENAI_ERROR.exec(text) : null;
     if (!this.contentStarted && !this.errored) {
       const first = OPENAI_CHUNK.exec(text);
       if (first !== null && (error === null || first.index < error.index)) this.contentStarted = true;
@@ -128,6 +129,8 @@ export class PassthroughTap implements StreamObservation {
       this.stopReason = m[1] ?? null;
       this.finished = true;
     }
+    // Most chunks carry `"usage":null` or nothing: only an object needs the search.
+    if (!text.includes('"usage"')) return;
     USAGE_OBJECT.lastIndex = 0;
     for (let m = USAGE_OBJECT.exec(text); m !== null; m = USAGE_OBJECT.exec(text)) {
       const open = m.index + m[0].length - 1;
