@@ -3,10 +3,10 @@
  * against "the floor" (bench/floor-proxy.ts), shape by shape, in one run.
  * Methodology: docs/benchmarks.md. Stops by itself; children never outlive it.
  */
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { arch, cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gitCommit, log, machine } from './lib/harness.ts';
 import { failures, latencyHistogram, runLoad } from './lib/load.ts';
 import { describe, measure, preflight, type TargetSpec } from './lib/measure.ts';
 import { evaluateGoals, ISSUE2_PASSTHROUGH } from './lib/goals.ts';
@@ -23,15 +23,6 @@ import { repoRoot, startBenchStack, type BenchStack } from './lib/stack.ts';
 import { compareCounters, scrape, total as sumOf, type Sample } from './lib/prom-text.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const log = (line: string): void => void process.stdout.write(`${line}\n`);
-
-function gitCommit(): string | undefined {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return undefined;
-  }
-}
 
 function targetUrl(stack: BenchStack, target: TargetName): string {
   return target === 'direct' ? stack.mockUrl : target === 'floor' ? stack.floorUrl : stack.gatewayUrl;
@@ -250,18 +241,6 @@ async function idleMemory(stack: BenchStack, o: BenchOptions, sampler: RssSample
       heapUsedAfterLoadMiB: toMiB(heap.loaded),
       heapUsedIdleMiB: toMiB(heap.idle),
     }),
-  };
-}
-
-function machine(): BenchResult['machine'] {
-  const list = cpus();
-  return {
-    cpus: list.length,
-    cpuModel: list[0]?.model.trim() ?? 'unknown',
-    node: process.version,
-    os: `${type()} ${release()} ${arch()}`,
-    totalMemoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    loadAverageAtStart: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
 }
 
