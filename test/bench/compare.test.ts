@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import { compareRows, formatComparison, metrics, verdict } from '../../bench/compare.ts';
 import { benchResultSchema, readResult, type BenchResult, type OpenLoopTarget } from '../../bench/lib/result.ts';
 
-const baselineFile = fileURLToPath(new URL('../../bench/results/baseline.json', import.meta.url));
+// A result written before issue 6's metrics existed (the bench's reference until 2026-12-05), kept as a fixture.
+const baselineFile = fileURLToPath(new URL('../fixtures/bench-result-2026-11-23.json', import.meta.url));
 
 test('ratio metrics: within ±5% is same, otherwise better or WORSE by the metric’s direction', () => {
   assert.equal(verdict({ metric: 'req/s', a: 1000, b: 1040, better: 'higher' }), 'same');

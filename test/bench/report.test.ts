@@ -6,7 +6,7 @@ import { evaluateGoals } from '../../bench/lib/goals.ts';
 import { formatMemory, formatRamp, formatReport } from '../../bench/lib/report.ts';
 import { readResult, type Ramp } from '../../bench/lib/result.ts';
 
-const baseline = readResult(fileURLToPath(new URL('../../bench/results/baseline.json', import.meta.url)));
+const baseline = readResult(fileURLToPath(new URL('../fixtures/bench-result-2026-11-23.json', import.meta.url)));
 
 test('an older result prints its single goal line as before', () => {
   const text = formatReport(baseline);
