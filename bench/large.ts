@@ -15,7 +15,7 @@ import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { ChatRequest } from '../src/model/types.ts';
 import { countTokens, exceedsTokens, loadTokenizer } from '../src/routing/tokens.ts';
-import { gitCommit, log, machine, numberFlag, runBench, writeResult } from './lib/harness.ts';
+import { gitCommit, log, machine, numberFlag, optionsOrExit, runBench, writeResult } from './lib/harness.ts';
 import { anthropicLargeBody, buildConversation, openaiLargeBody, type Conversation } from './lib/large-context.ts';
 import { formatSummary, readProfile, summariseProfile } from './lib/profile.ts';
 import { assertStackAlive, gatewayCredential, startScaleStack, type ScaleStack } from './lib/scale-stack.ts';
@@ -281,18 +281,9 @@ function tokenDecision(c: Conversation): { tokens: number; exceedsMs: number; fu
 }
 
 async function main(argv: string[]): Promise<number> {
-  let o: Options | 'help';
-  try {
-    o = parseOptions(argv);
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
-    return 2;
-  }
-  if (o === 'help') {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const opts = o;
+  const parsed = optionsOrExit(() => parseOptions(argv), usage);
+  if ('exit' in parsed) return parsed.exit;
+  const opts = parsed.options;
   const planned = opts.cases.length * 3 * (opts.durationS + opts.warmupS + 1) + 30;
   const budgetS = Math.ceil(planned * 2 + 60);
   log(`planned: about ${Math.round(planned)} s (${opts.cases.length} cases × 3 targets, ${opts.warmupS} s warm-up + ${opts.durationS} s each)`);

@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gitCommit, log, machine } from './lib/harness.ts';
+import { gitCommit, log, machine, optionsOrExit } from './lib/harness.ts';
 import { failures, latencyHistogram, runLoad } from './lib/load.ts';
 import { describe, measure, preflight, type TargetSpec } from './lib/measure.ts';
 import { evaluateGoals, ISSUE2_PASSTHROUGH } from './lib/goals.ts';
@@ -376,17 +376,9 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
 }
 
 async function main(argv: string[]): Promise<number> {
-  let o: BenchOptions | 'help';
-  try {
-    o = parseBenchArgs(argv);
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
-    return 2;
-  }
-  if (o === 'help') {
-    process.stdout.write(usage);
-    return 0;
-  }
+  const parsed = optionsOrExit(() => parseBenchArgs(argv), usage);
+  if ('exit' in parsed) return parsed.exit;
+  const o = parsed.options;
 
   const children = new ChildSet();
   const tmpDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));

@@ -12,7 +12,7 @@
 import { createHistogram } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { gitCommit, log, machine, mib, numberFlag, runBench, writeResult } from './lib/harness.ts';
+import { gitCommit, log, machine, mib, numberFlag, optionsOrExit, runBench, writeResult } from './lib/harness.ts';
 import { Inspector } from './lib/inspector.ts';
 import { rssBytes } from './lib/memory.ts';
 import { assertStackAlive, gatewayCredential, startScaleStack } from './lib/scale-stack.ts';
@@ -88,18 +88,9 @@ interface Sample {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let o: Options | 'help';
-  try {
-    o = parseOptions(argv);
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
-    return 2;
-  }
-  if (o === 'help') {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const opts = o;
+  const parsed = optionsOrExit(() => parseOptions(argv), usage);
+  if ('exit' in parsed) return parsed.exit;
+  const opts = parsed.options;
   const budgetS = Math.ceil(opts.seconds * 1.5 + 120);
   log(`planned: ${opts.seconds} s of ${opts.rate} req/s over ${shapes.length} shapes, memory every ${opts.sampleEveryS} s, trend after ${opts.limits.warmupS} s; at most ${budgetS} s`);
   return runBench('soak', { budgetS, pin: opts.pin }, async ({ children, tmpDir, pinning }) => {

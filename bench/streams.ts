@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { cpuMicros } from './lib/cpu.ts';
 import { ensureOpenFiles, openFileLimit, type FileLimitCheck } from './lib/fd-limit.ts';
-import { gitCommit, log, machine, mib, numberFlag, runBench, since, writeResult } from './lib/harness.ts';
+import { gitCommit, log, machine, mib, numberFlag, optionsOrExit, runBench, since, writeResult } from './lib/harness.ts';
 import { Inspector } from './lib/inspector.ts';
 import { rssBytes } from './lib/memory.ts';
 import type { Child } from './lib/processes.ts';
@@ -260,18 +260,9 @@ async function measureTarget(stack: ScaleStack, target: 'switchyard' | 'floor', 
 }
 
 async function main(argv: string[]): Promise<number> {
-  let o: Options | 'help';
-  try {
-    o = parseOptions(argv);
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
-    return 2;
-  }
-  if (o === 'help') {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const opts = o;
+  const parsed = optionsOrExit(() => parseOptions(argv), usage);
+  if ('exit' in parsed) return parsed.exit;
+  const opts = parsed.options;
   // The gateway holds two sockets per stream (client and upstream); the floor too. Plus files, logs, the pool's spares.
   const fds: FileLimitCheck = ensureOpenFiles(2 * opts.streams + 512);
   log(fds.note);

@@ -6,34 +6,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { arch, cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChildSet, describePinning, planPinning, type Pinning } from './processes.ts';
 import { repoRoot } from './stack.ts';
 
 export const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
-export interface Machine {
-  cpus: number;
-  cpuModel: string;
-  node: string;
-  os: string;
-  totalMemoryGiB: number;
-  /** 1-minute load average at start: above ~0.5 something else is using the CPUs. */
-  loadAverageAtStart: number;
-}
-
-export function machine(): Machine {
-  const list = cpus();
-  return {
-    cpus: list.length,
-    cpuModel: list[0]?.model.trim() ?? 'unknown',
-    node: process.version,
-    os: `${type()} ${release()} ${arch()}`,
-    totalMemoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    loadAverageAtStart: Math.round((loadavg()[0] ?? 0) * 100) / 100,
-  };
-}
+export { machine, type Machine } from './machine.ts';
 
 export function gitCommit(): string | undefined {
   try {
@@ -117,3 +97,23 @@ export const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10)
 
 /** Seconds since `t0` (performance.now()), 0.1 s resolution: for progress lines. */
 export const since = (t0: number): string => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+
+/**
+ * A bench script's parsed options, or the exit code when there is nothing to
+ * run: 0 after printing the usage for --help, 2 with the problem and the
+ * usage on stderr for a bad flag.
+ */
+export function optionsOrExit<T>(parse: () => T | 'help', usage: string): { options: T } | { exit: number } {
+  let parsed: T | 'help';
+  try {
+    parsed = parse();
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
+    return { exit: 2 };
+  }
+  if (parsed === 'help') {
+    process.stdout.write(usage);
+    return { exit: 0 };
+  }
+  return { options: parsed };
+}

@@ -4,10 +4,10 @@
  * file `bench/micro.ts` writes and the check it runs on files it reads back.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { arch, cpus, loadavg, release, totalmem, type } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { loadAverages, machine, readValidated } from './machine.ts';
 
 const taskResultSchema = z.object({
   /** Stable key the regression check matches tasks by. */
@@ -60,15 +60,8 @@ export type MachineInfo = MicroResult['machine'];
 export const BASELINE_NAME = 'micro-baseline.json';
 
 export function machineInfo(): MachineInfo {
-  const list = cpus();
-  return {
-    cpus: list.length,
-    cpuModel: list[0]?.model.trim() ?? 'unknown',
-    node: process.version,
-    os: `${type()} ${release()} ${arch()}`,
-    totalMemoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
-  };
+  const { loadAverageAtStart: _first, ...host } = machine();
+  return { ...host, loadAverage: loadAverages() };
 }
 
 export function gitCommit(cwd: string): string | undefined {
@@ -83,18 +76,7 @@ export function gitCommit(cwd: string): string | undefined {
 
 /** Reads and validates a micro result; throws with every problem listed. */
 export function readMicroResult(file: string): MicroResult {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`${file}: not readable JSON (${err instanceof Error ? err.message : String(err)})`);
-  }
-  const parsed = microResultSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
-    throw new Error(`${file}: not a micro-benchmark result:\n${problems}`);
-  }
-  return parsed.data;
+  return readValidated(file, microResultSchema, 'a micro-benchmark result');
 }
 
 /** The newest `micro-<timestamp>.json` in `dir` (timestamps sort by name), other than `exclude`; undefined if none. */

@@ -2,7 +2,7 @@
  * The bench result file (`bench/results/<timestamp>.json`): one schema gives
  * the type the runner writes and the check compare.ts runs on files it reads.
  */
-import { readFileSync } from 'node:fs';
+import { readValidated } from './machine.ts';
 import { z } from 'zod';
 
 const loadResultSchema = z.object({
@@ -258,18 +258,7 @@ export type Goal = z.infer<typeof goalSchema>;
 
 /** Reads and validates a result file; throws with every problem listed. */
 export function readResult(file: string): BenchResult {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`${file}: not readable JSON (${err instanceof Error ? err.message : String(err)})`);
-  }
-  const parsed = benchResultSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
-    throw new Error(`${file}: not a bench result:\n${problems}`);
-  }
-  return parsed.data;
+  return readValidated(file, benchResultSchema, 'a bench result');
 }
 
 /** a ÷ b, rounded to 3 decimals; 0 when b is 0. */
