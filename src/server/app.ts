@@ -17,7 +17,7 @@ import type { StateHolder } from '../pipeline/state.ts';
 import type { ConcurrencyLimiter } from '../resilience/limiter.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { parseJsonBody } from './body.ts';
-import { chatSurfaceOf, takeChatRequest } from './chat-intake.ts';
+import { chatSurfaceOf, invalidChatBody, takeChatRequest } from './chat-intake.ts';
 import { errorPayload, requestIdHeaders, toGatewayError, writeError } from './error-shapes.ts';
 import { handleCountTokens, listModels } from './info-routes.ts';
 
@@ -250,9 +250,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   function serveChat(surface: ProtocolName, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, requestId: string, raw: Buffer): void {
     serveChatRequest(surface, req, res, body, requestId, raw).catch((err: unknown) => logger.error({ err, requestId }, 'unhandled error in the chat pipeline'));
   }
-  // Reached only by requests that do not come through the server (app.inject): same checks by schema, same handler.
+  // Reached only by requests that do not come through the server (app.inject): same checks, same handler.
   const chatRoute = (surface: ProtocolName) => async (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
+    const invalid = invalidChatBody(request.body);
+    if (invalid !== undefined) return writeError(reply.raw, surface, invalid, request.id);
     await serveChatRequest(surface, request.raw, reply.raw, request.body as Record<string, unknown>, request.id);
   };
   app.addHook('preClose', (done) => {
@@ -260,8 +262,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     done();
   });
 
-  app.post('/v1/messages', { schema: { body: chatBodySchema } }, chatRoute('anthropic'));
-  app.post('/v1/chat/completions', { schema: { body: chatBodySchema } }, chatRoute('openai'));
+  app.post('/v1/messages', chatRoute('anthropic'));
+  app.post('/v1/chat/completions', chatRoute('openai'));
   app.post('/v1/messages/count_tokens', { schema: { body: chatBodySchema } }, async (request, reply) => {
     const result = await handleCountTokens(holder.current, pools, request.body as Record<string, unknown>, request.headers, request.id);
     reply.headers(requestIdHeaders('anthropic', request.id)).code(200).send(result);

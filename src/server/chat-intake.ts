@@ -97,8 +97,8 @@ export function takeChatRequest(
     } catch (err) {
       return refuse(err instanceof GatewayError ? err : new GatewayError('SWY_ERR_BAD_JSON', 'The request body is not valid JSON.'));
     }
-    const problem = chatBodyProblem(body);
-    if (problem !== undefined) return refuse(new GatewayError('SWY_ERR_INVALID_REQUEST', `Invalid request: ${problem}`));
+    const invalid = invalidChatBody(body);
+    if (invalid !== undefined) return refuse(invalid);
     handle(surface, req, res, body as Record<string, unknown>, requestId, raw);
   };
   req.on('data', onData);
@@ -124,6 +124,12 @@ export function chatBodyProblem(body: unknown): string | undefined {
   }
   if (messages !== undefined && !Array.isArray(messages)) problems.push('body/messages must be array');
   return problems.length === 0 ? undefined : problems.join(', ');
+}
+
+/** The 400 for a parsed body that is not a chat request, or undefined. */
+export function invalidChatBody(body: unknown): GatewayError | undefined {
+  const problem = chatBodyProblem(body);
+  return problem === undefined ? undefined : new GatewayError('SWY_ERR_INVALID_REQUEST', `Invalid request: ${problem}`);
 }
 
 /** `application/json`, with or without parameters (`; charset=utf-8`), in any case. */
