@@ -3,15 +3,36 @@
  * Each failure is a GatewayError with its own code, so the client learns
  * exactly what was wrong with what it sent.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { GatewayError } from '../errors.ts';
+import { parseJsonBytes } from './json-bytes.ts';
+
+/**
+ * From this size a body is parsed from its bytes (json-bytes.ts): decoded
+ * whole, its text could be a string over V8's 128 KB large-object limit (64K
+ * characters, two bytes each once one is outside Latin-1), and allocating
+ * that costs more than parsing. An ASCII body is one byte per character.
+ */
+const BYTES_PARSE_FROM = 64 * 1024;
+const BYTES_PARSE_FROM_ASCII = 128 * 1024;
+
+function parseJson(raw: Buffer): unknown {
+  if (raw.length >= BYTES_PARSE_FROM && (raw.length >= BYTES_PARSE_FROM_ASCII || !isAscii(raw))) {
+    try {
+      return parseJsonBytes(raw);
+    } catch {
+      // Invalid JSON, or something the byte parser leaves to JSON.parse: its answer (or error) stands.
+    }
+  }
+  return JSON.parse(raw.toString('utf8'));
+}
 
 export function parseJsonBody(raw: Buffer, maxDepth: number): unknown {
   if (raw.length === 0) throw new GatewayError('SWY_ERR_EMPTY_BODY', 'The request body is empty; send a JSON object.');
   if (!isUtf8(raw)) throw new GatewayError('SWY_ERR_BAD_UTF8', 'The request body is not valid UTF-8.');
   let value: unknown;
   try {
-    value = JSON.parse(raw.toString('utf8'));
+    value = parseJson(raw);
   } catch (err) {
     throw new GatewayError('SWY_ERR_BAD_JSON', `The request body is not valid JSON: ${(err as Error).message}`);
   }
