@@ -8,6 +8,7 @@ import { GatewayError, kindForStatus } from '../errors.ts';
 import type { ChatRequest, ProtocolName } from '../model/types.ts';
 import { kindFromAnthropicType } from '../protocols/anthropic/errors.ts';
 import { withTopLevelModel } from '../protocols/json-model.ts';
+import { stringifyToBytes } from '../protocols/json-pieces.ts';
 import { kindFromOpenAIError } from '../protocols/openai/errors.ts';
 import type { PreparedProvider } from '../providers/index.ts';
 import { explicitRetryAfterMs, retryAfterMs as readRetryAfter } from '../resilience/retry.ts';
@@ -74,6 +75,13 @@ const KEY_REST_MS = 30_000;
 /** How long a key the provider refused (401, 403: revoked, disabled) rests before it is tried again. */
 const KEY_REFUSED_REST_MS = 5 * 60_000;
 
+/** From this request size, an upstream body is serialised in pieces (json-pieces.ts) instead of as one large string. */
+const SERIALISE_IN_PIECES_FROM = 64 * 1024;
+
+function serialise(body: unknown, rawBody: Buffer | undefined): string | Buffer {
+  return rawBody !== undefined && rawBody.length >= SERIALISE_IN_PIECES_FROM ? stringifyToBytes(body) : JSON.stringify(body);
+}
+
 export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput): Promise<AttemptResult> {
   const { provider, surface } = input;
   const same = provider.protocol === surface;
@@ -90,12 +98,12 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
     } else {
       const body = { ...input.body, model: input.upstreamModel };
       if (clamp) clampMaxTokens(body, limit);
-      payload = JSON.stringify(body);
+      payload = serialise(body, input.rawBody);
     }
   } else {
     const decoded = input.decode();
     const req = limit !== undefined && (decoded.maxTokens ?? Infinity) > limit ? { ...decoded, maxTokens: limit } : decoded;
-    payload = JSON.stringify(provider.encode(req, input.upstreamModel));
+    payload = serialise(provider.encode(req, input.upstreamModel), input.rawBody);
   }
   const headers = upstreamHeaders(provider, input.requestId, same ? input.clientHeaders : undefined);
   if (input.trace !== undefined) {
