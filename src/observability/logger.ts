@@ -80,6 +80,23 @@ function stdoutIsPipe(): boolean {
   }
 }
 
+/**
+ * Hands each line to sonic-boom as bytes. In its default string mode
+ * sonic-boom appends each line to the string being batched and then measures
+ * that string's UTF-8 length, which flattens it: ~5 µs per line with 32 KB
+ * batches, quadratic in the batch. In buffer mode it keeps a list of buffers
+ * and their lengths, and joins them once per write: under 1 µs per line. The
+ * wrapper holds nothing itself, so sonic-boom's own flush on exit still
+ * writes every line.
+ */
+function asBuffers(sink: DestinationStream & { flush(cb?: (err?: Error) => void): void; flushSync(): void }): DestinationStream {
+  return {
+    write: (line: string) => sink.write(Buffer.from(line) as unknown as string),
+    flush: (cb?: (err?: Error) => void) => sink.flush(cb),
+    flushSync: () => sink.flushSync(),
+  } as DestinationStream;
+}
+
 const moduleLevels = new WeakMap<Logger, Readonly<Record<string, string>>>();
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -100,7 +117,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     // promptly, so the buffer is also flushed every 200 ms; shutdown calls
     // `logger.flush()` for the rest.
     const sizes = options.worker !== undefined && stdoutIsPipe() ? { minLength: PIPE_BUF / 2, maxWrite: PIPE_BUF } : { minLength: 32 * 1024, maxWrite: 64 * 1024 };
-    logger = pino(base, pino.destination({ dest: 1, sync: false, ...sizes, periodicFlush: 200 }));
+    logger = pino(base, asBuffers(pino.destination({ dest: 1, sync: false, contentMode: 'buffer', ...sizes, periodicFlush: 200 })));
   }
   if (options.levels !== undefined && Object.keys(options.levels).length > 0) moduleLevels.set(logger, options.levels);
   return logger;
