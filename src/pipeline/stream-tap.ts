@@ -46,7 +46,6 @@ export class PassthroughTap implements StreamObservation {
   contentStarted = false;
   /** What kind of error the upstream reported, when it did. */
   errorKind: ErrorKind | undefined = undefined;
-  #decoder = new TextDecoder('utf-8');
   #carry = '';
   #protocol: ProtocolName;
 
@@ -55,14 +54,14 @@ export class PassthroughTap implements StreamObservation {
   }
 
   push(chunk: Uint8Array): void {
-    const text = this.#carry + this.#decoder.decode(chunk, { stream: true });
+    const text = this.#carry + asLatin1(chunk);
     const cut = afterLastEvent(text);
     this.#carry = cut === text.length ? '' : text.slice(cut);
     if (cut > 0) this.#scan(cut === text.length ? text : text.slice(0, cut));
   }
 
   end(): void {
-    const text = this.#carry + this.#decoder.decode();
+    const text = this.#carry;
     this.#carry = '';
     if (text.length > 0) this.#scan(text);
   }
@@ -78,6 +77,8 @@ export class PassthroughTap implements StreamObservation {
       const error = ANTHROPIC_ERROR.exec(text);
       if (content !== null && (error === null || content.index < error.index)) this.contentStarted = true;
     }
+    // Most events are content deltas: a plain substring check rules them out before any regex runs.
+    if (!text.includes('message_') && !text.includes('error')) return;
     ANTHROPIC_EVENT.lastIndex = 0;
     for (let m = ANTHROPIC_EVENT.exec(text); m !== null; m = ANTHROPIC_EVENT.exec(text)) {
       const event = m[1];
@@ -143,6 +144,17 @@ export class PassthroughTap implements StreamObservation {
       }
     }
   }
+}
+
+/**
+ * The bytes as Latin-1: one character per byte, the cheapest decoding there is.
+ * Everything the tap looks for (event names, keys, numbers, stop reasons and
+ * error types) is ASCII, which reads the same; the bytes of a multi-byte UTF-8
+ * character become characters over 0x7f that match none of it, and a
+ * character split between two chunks needs no carrying over.
+ */
+function asLatin1(chunk: Uint8Array): string {
+  return (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)).toString('latin1');
 }
 
 /** Index just after the last blank line (the end of the last complete event), or 0. */
