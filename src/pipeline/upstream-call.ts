@@ -9,6 +9,7 @@ import type { ChatRequest, ProtocolName } from '../model/types.ts';
 import { kindFromAnthropicType } from '../protocols/anthropic/errors.ts';
 import { withTopLevelModel } from '../protocols/json-model.ts';
 import { stringifyToBytes } from '../protocols/json-pieces.ts';
+import { rawStringsOf } from '../protocols/json-bytes.ts';
 import { kindFromOpenAIError } from '../protocols/openai/errors.ts';
 import type { PreparedProvider } from '../providers/index.ts';
 import { explicitRetryAfterMs, retryAfterMs as readRetryAfter } from '../resilience/retry.ts';
@@ -79,7 +80,8 @@ const KEY_REFUSED_REST_MS = 5 * 60_000;
 const SERIALISE_IN_PIECES_FROM = 64 * 1024;
 
 function serialise(body: unknown, rawBody: Buffer | undefined): string | Buffer {
-  return rawBody !== undefined && rawBody.length >= SERIALISE_IN_PIECES_FROM ? stringifyToBytes(body) : JSON.stringify(body);
+  // The client's long strings are copied from its bytes when its body was parsed from them (json-bytes.ts).
+  return rawBody !== undefined && rawBody.length >= SERIALISE_IN_PIECES_FROM ? stringifyToBytes(body, rawStringsOf(rawBody)) : JSON.stringify(body);
 }
 
 export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput): Promise<AttemptResult> {

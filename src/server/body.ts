@@ -5,10 +5,10 @@
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 import { GatewayError } from '../errors.ts';
-import { parseJsonBytes } from './json-bytes.ts';
+import { parseJsonBytes } from '../protocols/json-bytes.ts';
 
 /**
- * From this size a body is parsed from its bytes (json-bytes.ts): decoded
+ * From this size a body is parsed from its bytes (src/protocols/json-bytes.ts): decoded
  * whole, its text could be a string over V8's 128 KB large-object limit (64K
  * characters, two bytes each once one is outside Latin-1), and allocating
  * that costs more than parsing. An ASCII body is one byte per character.

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseJsonBytes, rawStringsOf } from '../../src/protocols/json-bytes.ts';
 import { stringifyToBytes } from '../../src/protocols/json-pieces.ts';
 
 function same(value: unknown): void {
@@ -35,4 +36,25 @@ test('a large conversation serialises to the same bytes', () => {
     stream: true,
   };
   same(body);
+});
+
+test('with the client’s bytes at hand, its long strings are copied as it wrote them; the value is the same', () => {
+  // The client escaped letters (\u0061) and slashes (\/) that JSON.stringify would write plainly.
+  const long = `${'a/b é 😀 "q" \\ '.repeat(40)}end`;
+  const clientText = `{"model":"m","messages":[{"role":"user","content":${JSON.stringify(long).replace(/a/g, '\\u0061').replace(/\//g, '\\/')}}],"pad":"${'x'.repeat(70_000)}"}`;
+  const raw = Buffer.from(clientText);
+  const body = parseJsonBytes(raw) as { messages: Array<{ content: string }> };
+  const known = rawStringsOf(raw);
+  assert.ok(known !== undefined);
+  // A translated body carries the same string (the same JS value) in another shape.
+  const translated = { model: 'upstream', messages: [{ role: 'user', content: [{ type: 'text', text: body.messages[0]!.content }] }], n: 1, skip: undefined };
+  const out = stringifyToBytes(translated, known).toString('utf8');
+  assert.ok(out.includes('\\u0061'), 'the client’s token was copied, escapes and all');
+  assert.deepEqual(JSON.parse(out), JSON.parse(JSON.stringify(translated)));
+});
+
+test('with known tokens but none matching, the bytes are exactly JSON.stringify’s, at every depth', () => {
+  const known = { token: () => undefined };
+  const value = { a: [{ b: { c: ['deep', 1, null, undefined, () => 1] } }], d: undefined, e: new Date(0), f: 'y'.repeat(40_000) };
+  assert.equal(stringifyToBytes(value, known).toString('utf8'), JSON.stringify(value));
 });

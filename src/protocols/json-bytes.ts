@@ -41,23 +41,66 @@ const CONTROL_CHARACTER = /[\u0000-\u001f]/;
 class NotHandled extends Error {}
 const notHandled = new NotHandled('not handled by the byte parser');
 
+/** Strings at least this long (in bytes) are remembered with their place in the body (see `RawStrings`). */
+const REMEMBERED_STRING = 256;
+
+/**
+ * Where the long strings of a body parsed from its bytes sit in those bytes.
+ * Serialising the same string again (a translated request carries the
+ * client's texts) can then copy its token, quotes and escapes as the client
+ * wrote them, instead of escaping and encoding it anew.
+ */
+export class RawStrings {
+  readonly bytes: Buffer;
+  /** By length, so a lookup compares (usually by identity) only strings of that length, and hashes none. */
+  readonly #byLength = new Map<number, Array<{ text: string; start: number; end: number }>>();
+
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+
+  add(text: string, start: number, end: number): void {
+    const list = this.#byLength.get(text.length);
+    if (list === undefined) this.#byLength.set(text.length, [{ text, start, end }]);
+    else list.push({ text, start, end });
+  }
+
+  /** The JSON token (with its quotes) of `text` in the body, or undefined when `text` is not one of its long strings. */
+  token(text: string): Buffer | undefined {
+    const list = this.#byLength.get(text.length);
+    if (list === undefined) return undefined;
+    for (const entry of list) if (entry.text === text) return this.bytes.subarray(entry.start, entry.end);
+    return undefined;
+  }
+}
+
+const rawStringsByBody = new WeakMap<Buffer, RawStrings>();
+
+/** The long strings of a body that `parseJsonBytes` parsed, if it did. */
+export function rawStringsOf(bytes: Buffer): RawStrings | undefined {
+  return rawStringsByBody.get(bytes);
+}
+
 /** Parses JSON from UTF-8 bytes; throws on anything it does not handle (invalid JSON included). */
 export function parseJsonBytes(bytes: Buffer): unknown {
   const parser = new BytesParser(bytes);
   const value = parser.value(0);
   parser.skipWhitespace();
   if (parser.pos !== bytes.length) throw notHandled;
+  rawStringsByBody.set(bytes, parser.strings);
   return value;
 }
 
 class BytesParser {
   pos = 0;
+  readonly strings: RawStrings;
   readonly #bytes: Buffer;
   /** Where the next backslash at or after some earlier position is (-1: none left); searched lazily, forward only. */
   #nextBackslash = -2;
 
   constructor(bytes: Buffer) {
     this.#bytes = bytes;
+    this.strings = new RawStrings(bytes);
   }
 
   skipWhitespace(): void {
@@ -206,13 +249,16 @@ class BytesParser {
       }
       return plain ? bytes.toString('latin1', start, end) : parseStringToken(bytes, start - 1, end + 1);
     }
+    let text: string;
     if (this.#backslashAfter(start) > end) {
       // No escapes: only a raw control character would make it invalid.
-      const text = bytes.toString('utf8', start, end);
+      text = bytes.toString('utf8', start, end);
       if (CONTROL_CHARACTER.test(text)) throw notHandled;
-      return text;
+    } else {
+      text = parseStringToken(bytes, start - 1, end + 1);
     }
-    return parseStringToken(bytes, start - 1, end + 1);
+    if (end - start >= REMEMBERED_STRING) this.strings.add(text, start - 1, end + 1);
+    return text;
   }
 
   /** Position of the first backslash at or after `from` (Infinity when none). */

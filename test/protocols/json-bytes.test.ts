@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseJsonBody } from '../../src/server/body.ts';
-import { parseJsonBytes } from '../../src/server/json-bytes.ts';
+import { parseJsonBytes } from '../../src/protocols/json-bytes.ts';
 
 /** Deterministic PRNG (mulberry32), so a failure can be replayed. */
 function prng(seed: number): () => number {
