@@ -17,7 +17,7 @@ import { measureAtRate, runRamps } from './lib/rate-phases.ts';
 import { ChildSet, describePinning, planPinning, type Pinning } from './lib/processes.ts';
 import { formatSummary, readProfile, summariseProfile } from './lib/profile.ts';
 import { formatReport } from './lib/report.ts';
-import { ratio, type AddedLatency, type BenchResult, type Memory, type OpenLoopTarget, type Ramp, type RateLatency, type ShapeResult, type TargetResult } from './lib/result.ts';
+import { cpuByRound, ratio, type AddedLatency, type BenchResult, type Memory, type OpenLoopTarget, type Ramp, type RateLatency, type ShapeResult, type TargetResult } from './lib/result.ts';
 import { targetNames, type Shape, type TargetName } from './lib/shapes.ts';
 import { repoRoot, startBenchStack, type BenchStack } from './lib/stack.ts';
 import { compareCounters, scrape, total as sumOf, type Sample } from './lib/prom-text.ts';
@@ -74,7 +74,7 @@ async function measureShape(stack: BenchStack, shape: Shape, o: BenchOptions): P
   for (const target of targetNames) log(`  ${target.padEnd(11)} ${describe(measured.get(target) as TargetResult)}`);
   const cpu =
     switchyard.proxyCpuUsPerReq !== undefined && floor.proxyCpuUsPerReq !== undefined
-      ? { cpuSwitchyardOverFloor: ratio(switchyard.proxyCpuUsPerReq, floor.proxyCpuUsPerReq) }
+      ? { cpuSwitchyardOverFloor: ratio(switchyard.proxyCpuUsPerReq, floor.proxyCpuUsPerReq), ...cpuByRound(switchyard, floor) }
       : {};
   return {
     preflightFailures,

@@ -66,6 +66,8 @@ interface Tally {
   hist: RecordableHistogram;
   runs: LoadCounts[];
   proxyCpuUs: number;
+  /** Proxy CPU per good response in each round (the interleaved slices), µs. */
+  proxyCpuPerRound: number[];
   mockCpuUs: number;
   wallUs: number;
   cpuKnown: boolean;
@@ -93,6 +95,7 @@ export async function measure(spec: MeasureSpec): Promise<Map<TargetName, Target
     hist: latencyHistogram(),
     runs: [],
     proxyCpuUs: 0,
+    proxyCpuPerRound: [],
     mockCpuUs: 0,
     wallUs: 0,
     cpuKnown: true,
@@ -122,8 +125,11 @@ export async function measure(spec: MeasureSpec): Promise<Map<TargetName, Target
       const benchAfter = benchCpuMicros(spec.benchPids);
       if (systemBefore === undefined || systemAfter === undefined || benchBefore === undefined || benchAfter === undefined) t.otherCpuUs = undefined;
       else if (t.otherCpuUs !== undefined) t.otherCpuUs += Math.max(0, systemAfter - systemBefore - (benchAfter - benchBefore));
-      if (proxyBefore !== undefined && proxyAfter !== undefined) t.proxyCpuUs += proxyAfter - proxyBefore;
-      else if (pid !== undefined) t.cpuKnown = false;
+      if (proxyBefore !== undefined && proxyAfter !== undefined) {
+        t.proxyCpuUs += proxyAfter - proxyBefore;
+        const ok = t.runs.at(-1)?.ok ?? 0;
+        if (ok > 0) t.proxyCpuPerRound.push(Math.round((proxyAfter - proxyBefore) / ok));
+      } else if (pid !== undefined) t.cpuKnown = false;
       if (mockBefore !== undefined && mockAfter !== undefined) t.mockCpuUs += mockAfter - mockBefore;
       else t.cpuKnown = false;
       spec.afterRun?.();
@@ -137,6 +143,7 @@ export async function measure(spec: MeasureSpec): Promise<Map<TargetName, Target
       if (t.spec.proxyPid !== undefined) {
         result.proxyCpuUsPerReq = Math.round(t.proxyCpuUs / result.ok);
         result.proxyCpuBusy = Math.round((t.proxyCpuUs / t.wallUs) * 1000) / 1000;
+        if (t.proxyCpuPerRound.length === spec.rounds) result.proxyCpuUsPerReqByRound = t.proxyCpuPerRound;
       }
       result.mockCpuUsPerReq = Math.round(t.mockCpuUs / result.ok);
     }

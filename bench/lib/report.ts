@@ -50,7 +50,9 @@ export function formatReport(r: BenchResult): string {
   for (const s of r.shapes) {
     lines.push(`${s.title} [${s.id}]`);
     lines.push(row('direct', s.targets.direct), row('floor', s.targets.floor), row('switchyard', s.targets.switchyard));
-    const cpu = s.ratios.cpuSwitchyardOverFloor === undefined ? '' : `; CPU/req switchyard ÷ floor ${x(s.ratios.cpuSwitchyardOverFloor)}`;
+    const byRound = s.ratios.cpuSwitchyardOverFloorByRound;
+    const rounds = byRound === undefined || byRound.length < 2 ? '' : ` (by round ${byRound.map(x).join(', ')})`;
+    const cpu = s.ratios.cpuSwitchyardOverFloor === undefined ? '' : `; CPU/req switchyard ÷ floor ${x(s.ratios.cpuSwitchyardOverFloor)}${rounds}`;
     lines.push(
       `  → throughput switchyard ÷ floor ${x(s.ratios.switchyardOverFloor)}, switchyard ÷ direct ${x(s.ratios.switchyardOverDirect)}, ` +
         `floor ÷ direct ${x(s.ratios.floorOverDirect)}${cpu}`,

@@ -26,6 +26,8 @@ const targetResultSchema = loadResultSchema.extend({
   proxyCpuUsPerReq: z.number().optional(),
   /** Proxy CPU time over wall time: 1 = one core fully busy. */
   proxyCpuBusy: z.number().optional(),
+  /** `proxyCpuUsPerReq` of each interleaved round, in order. */
+  proxyCpuUsPerReqByRound: z.array(z.number()).optional(),
   /** CPU time of the mock per response, µs (same work for every target). */
   mockCpuUsPerReq: z.number().optional(),
   /**
@@ -41,6 +43,11 @@ const ratiosSchema = z.object({
   floorOverDirect: z.number(),
   /** Switchyard CPU per request ÷ the floor's. */
   cpuSwitchyardOverFloor: z.number().optional(),
+  /**
+   * The same ratio round by round: in a round the two run back to back, so a
+   * disturbance of the machine that hits one round shows as one odd ratio.
+   */
+  cpuSwitchyardOverFloorByRound: z.array(z.number()).optional(),
 });
 
 const shapeResultSchema = z.object({
@@ -264,4 +271,12 @@ export function readResult(file: string): BenchResult {
 /** a ÷ b, rounded to 3 decimals; 0 when b is 0. */
 export function ratio(a: number, b: number): number {
   return b === 0 ? 0 : Math.round((a / b) * 1000) / 1000;
+}
+
+/** Switchyard's CPU per request ÷ the floor's, round by round; empty when either lacks a round. */
+export function cpuByRound(switchyard: TargetResult, floor: TargetResult): { cpuSwitchyardOverFloorByRound?: number[] } {
+  const a = switchyard.proxyCpuUsPerReqByRound;
+  const b = floor.proxyCpuUsPerReqByRound;
+  if (a === undefined || b === undefined || a.length !== b.length || a.length === 0) return {};
+  return { cpuSwitchyardOverFloorByRound: a.map((us, i) => ratio(us, b[i] as number)) };
 }

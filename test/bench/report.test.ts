@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { evaluateGoals } from '../../bench/lib/goals.ts';
 import { formatMemory, formatRamp, formatReport } from '../../bench/lib/report.ts';
-import { readResult, type Ramp } from '../../bench/lib/result.ts';
+import { cpuByRound, readResult, type Ramp } from '../../bench/lib/result.ts';
 
 const baseline = readResult(fileURLToPath(new URL('../fixtures/bench-result-2026-11-23.json', import.meta.url)));
 
@@ -41,4 +41,16 @@ test('memory without heap figures says why', () => {
   assert.match(text, /floor {7}RSS at start 60\.0 MiB, peak under load 80\.0 MiB, after 3 s idle 79\.0 MiB/);
   assert.match(text, /switchyard {2}RSS at start -, peak under load 150\.0 MiB/);
   assert.match(text, /heap: none: the gateway ran with --gateway-metrics off/);
+});
+
+test('CPU per request is also compared round by round, where each pair ran back to back', () => {
+  const [shape] = baseline.shapes;
+  assert.ok(shape !== undefined);
+  const floor = { ...shape.targets.floor, proxyCpuUsPerReq: 100, proxyCpuUsPerReqByRound: [100, 90, 110] };
+  const switchyard = { ...shape.targets.switchyard, proxyCpuUsPerReq: 200, proxyCpuUsPerReqByRound: [150, 300, 165] };
+  const byRound = cpuByRound(switchyard, floor);
+  assert.deepEqual(byRound, { cpuSwitchyardOverFloorByRound: [1.5, 3.333, 1.5] });
+  const text = formatReport({ ...baseline, shapes: [{ ...shape, targets: { ...shape.targets, floor, switchyard }, ratios: { ...shape.ratios, cpuSwitchyardOverFloor: 2, ...byRound } }] });
+  assert.match(text, /CPU\/req switchyard ÷ floor 2\.00× \(by round 1\.50×, 3\.33×, 1\.50×\)/);
+  assert.deepEqual(cpuByRound(switchyard, { ...floor, proxyCpuUsPerReqByRound: [100] }), {}, 'rounds that do not pair up are not compared');
 });
