@@ -47,7 +47,7 @@ export const usage = `Usage: npm run bench -- [options]     (or: node bench/run.
   --quick                 short runs (about 1½ minutes in all; a full run takes about 5)
   --duration S            measured seconds per target and shape (default 7, quick 1.5)
   --warmup S              seconds of warm-up per target before each shape (default 2, quick 0.75)
-  --initial-warmup S      seconds of load through every shape and target at start (default 12, quick 4)
+  --initial-warmup S      seconds of load through every shape and target at start (default 30, quick 4)
   --rounds N              interleave the targets in N rounds per shape (default 3, quick 1)
   --connections N         closed-loop connections (default 32)
   --tokens N              words per mock reply (default 24)
@@ -124,7 +124,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   const quick = values.quick;
   const durationS = positive('duration', values.duration, quick ? 1.5 : 7, false);
   const warmupS = positive('warmup', values.warmup, quick ? 0.75 : 2, false);
-  const initialWarmupS = positive('initial-warmup', values['initial-warmup'], quick ? 4 : 12, false);
+  const initialWarmupS = positive('initial-warmup', values['initial-warmup'], quick ? 4 : 30, false);
   if (durationS > 600 || warmupS > 600 || initialWarmupS > 600) throw new Error('--duration, --warmup and --initial-warmup are limited to 600 s');
   const rounds = positive('rounds', values.rounds, quick ? 1 : 3, true);
   if (rounds > 20) throw new Error('--rounds is limited to 20');
