@@ -53,7 +53,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     else this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // undici's controller keeps the raw response headers (Buffers that slice the socket's first
+    // read) until the exchange ends; they are parsed into `headers` already, and on a long stream
+    // they would be held for minutes.
+    if ('rawHeaders' in controller) (controller as { rawHeaders: unknown }).rawHeaders = null;
     if (statusCode < 200) return; // 1xx informational
     this.#started = true;
     this.#timer?.headers();
