@@ -15,7 +15,7 @@ import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { ChatRequest } from '../src/model/types.ts';
 import { countTokens, exceedsTokens, loadTokenizer } from '../src/routing/tokens.ts';
-import { gitCommit, log, machine, numberFlag, optionsOrExit, runBench, writeResult } from './lib/harness.ts';
+import { gitCommit, log, machine, numberFlag, optionsOrExit, runBench, runScript, writeResult } from './lib/harness.ts';
 import { anthropicLargeBody, buildConversation, openaiLargeBody, type Conversation } from './lib/large-context.ts';
 import { formatSummary, readProfile, summariseProfile } from './lib/profile.ts';
 import { assertStackAlive, gatewayCredential, startScaleStack, type ScaleStack } from './lib/scale-stack.ts';
@@ -363,12 +363,4 @@ async function main(argv: string[]): Promise<number> {
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`bench:large failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runScript('bench:large failed', () => main(process.argv.slice(2)));

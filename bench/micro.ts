@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runScript } from './lib/harness.ts';
 import { compareMicro, DEFAULT_THRESHOLD_PCT, fasterOf, formatComparison, parseThresholdPct } from './lib/micro-compare.ts';
 import { formatDuration, formatResultTable } from './lib/micro-report.ts';
 import { BASELINE_NAME, gitCommit, latestMicroResult, machineInfo, readMicroResult, type MicroResult, type MicroTaskResult } from './lib/micro-result.ts';
@@ -231,12 +232,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`bench:micro: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 2;
-  },
-);
+runScript('bench:micro', main, 2);

@@ -3,10 +3,9 @@
  * against "the floor" (bench/floor-proxy.ts), shape by shape, in one run.
  * Methodology: docs/benchmarks.md. Stops by itself; children never outlive it.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gitCommit, log, machine, optionsOrExit } from './lib/harness.ts';
+import { gitCommit, log, machine, optionsOrExit, runBench, runScript } from './lib/harness.ts';
 import { failures, latencyHistogram, runLoad } from './lib/load.ts';
 import { describe, measure, preflight, type TargetSpec } from './lib/measure.ts';
 import { evaluateGoals, ISSUE2_PASSTHROUGH } from './lib/goals.ts';
@@ -14,7 +13,7 @@ import { heapUsedBytes, RssSampler, rssBytes, toMiB } from './lib/memory.ts';
 import { parseBenchArgs, plannedSeconds, RAMP_CALIBRATION_S, RAMP_GROWTH, RAMP_START_FRACTION, usage, type BenchOptions } from './lib/options.ts';
 import { comfortableRate } from './lib/percentiles.ts';
 import { measureAtRate, runRamps } from './lib/rate-phases.ts';
-import { ChildSet, describePinning, planPinning, type Pinning } from './lib/processes.ts';
+import type { ChildSet, Pinning } from './lib/processes.ts';
 import { formatSummary, readProfile, summariseProfile } from './lib/profile.ts';
 import { formatReport } from './lib/report.ts';
 import { cpuByRound, ratio, type AddedLatency, type BenchResult, type Memory, type OpenLoopTarget, type Ramp, type RateLatency, type ShapeResult, type TargetResult } from './lib/result.ts';
@@ -380,60 +379,17 @@ async function main(argv: string[]): Promise<number> {
   if ('exit' in parsed) return parsed.exit;
   const o = parsed.options;
 
-  const children = new ChildSet();
-  const tmpDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
-  // Last resort, synchronous: nothing we started survives this process.
-  process.on('exit', () => children.killNow());
-  const interrupt = (signal: NodeJS.Signals): void => {
-    process.stderr.write(`\n${signal}: stopping the bench and its child processes\n`);
-    const force = setTimeout(() => process.exit(130), 3_000);
-    children.stopAll(2_000).finally(() => {
-      clearTimeout(force);
-      rmSync(tmpDir, { recursive: true, force: true });
-      process.exit(130);
-    });
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-
   const planned = plannedSeconds(o);
-  const budgetS = Math.ceil(planned * 1.5 + 60);
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`\n!!! the bench ran past its ${budgetS} s budget: stopping everything\n`);
-    children.killNow();
-    process.exit(1);
-  }, budgetS * 1000);
-  watchdog.unref();
-
-  const pinning = planPinning(o.pin);
-  log(describePinning(pinning));
-  const parts = [
-    `${o.shapes.length} shapes × 3 targets${o.latencyShape === undefined ? '' : ' + 3 latency runs'}, ${o.warmupS} s warm-up + ${o.durationS} s each`,
-    ...(o.rateShapes.length === 0 ? [] : [`${o.rateShapes.length} shape(s) × 3 targets at a constant rate, ${o.rateDurationS} s each`]),
-    ...(o.ramp === undefined ? [] : [`a ramp of at most ${o.ramp.maxSteps} × ${o.ramp.stepS} s steps on floor and Switchyard`]),
-    ...(o.memory ? [`${o.idleS} s idle for memory`] : []),
-  ];
-  log(`planned: about ${Math.round(planned)} s (${parts.join('; ')})`);
-
-  let code = 1;
-  try {
-    code = await bench(o, children, pinning, tmpDir);
-    return code;
-  } finally {
-    await children.stopAll();
-    clearTimeout(watchdog);
-    // Keep the child logs when something went wrong: they say why.
-    if (code === 0) rmSync(tmpDir, { recursive: true, force: true });
-    else process.stderr.write(`child process logs kept in ${tmpDir}\n`);
-  }
+  return runBench('bench', { budgetS: Math.ceil(planned * 1.5 + 60), pin: o.pin }, async ({ children, tmpDir, pinning }) => {
+    const parts = [
+      `${o.shapes.length} shapes × 3 targets${o.latencyShape === undefined ? '' : ' + 3 latency runs'}, ${o.warmupS} s warm-up + ${o.durationS} s each`,
+      ...(o.rateShapes.length === 0 ? [] : [`${o.rateShapes.length} shape(s) × 3 targets at a constant rate, ${o.rateDurationS} s each`]),
+      ...(o.ramp === undefined ? [] : [`a ramp of at most ${o.ramp.maxSteps} × ${o.ramp.stepS} s steps on floor and Switchyard`]),
+      ...(o.memory ? [`${o.idleS} s idle for memory`] : []),
+    ];
+    log(`planned: about ${Math.round(planned)} s (${parts.join('; ')})`);
+    return bench(o, children, pinning, tmpDir);
+  });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runScript('bench failed', () => main(process.argv.slice(2)));

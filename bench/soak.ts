@@ -12,7 +12,7 @@
 import { createHistogram } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { gitCommit, log, machine, mib, numberFlag, optionsOrExit, runBench, writeResult } from './lib/harness.ts';
+import { gitCommit, log, machine, mib, numberFlag, optionsOrExit, runBench, runScript, writeResult } from './lib/harness.ts';
 import { Inspector } from './lib/inspector.ts';
 import { rssBytes } from './lib/memory.ts';
 import { assertStackAlive, gatewayCredential, startScaleStack } from './lib/scale-stack.ts';
@@ -215,12 +215,4 @@ async function main(argv: string[]): Promise<number> {
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`bench:soak failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runScript('bench:soak failed', () => main(process.argv.slice(2)));

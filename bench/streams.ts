@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { cpuMicros } from './lib/cpu.ts';
 import { ensureOpenFiles, openFileLimit, type FileLimitCheck } from './lib/fd-limit.ts';
-import { gitCommit, log, machine, mib, numberFlag, optionsOrExit, runBench, since, writeResult } from './lib/harness.ts';
+import { gitCommit, log, machine, mib, numberFlag, optionsOrExit, runBench, runScript, since, writeResult } from './lib/harness.ts';
 import { Inspector } from './lib/inspector.ts';
 import { rssBytes } from './lib/memory.ts';
 import type { Child } from './lib/processes.ts';
@@ -330,12 +330,4 @@ async function main(argv: string[]): Promise<number> {
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`bench:streams failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runScript('bench:streams failed', () => main(process.argv.slice(2)));

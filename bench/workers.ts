@@ -19,6 +19,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { log, runScript } from './lib/harness.ts';
 import { cpuMicros } from './lib/cpu.ts';
 import { combine, failures, latencyHistogram, runLoad, type LoadCounts, type LoadResult } from './lib/load.ts';
 import { preflight } from './lib/measure.ts';
@@ -74,7 +75,6 @@ interface Row {
   coresBusy: number | null;
 }
 
-const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /** CPU microseconds of `pid` and every process it started (a cluster primary's workers). */
 function treeCpuMicros(pid: number): number | undefined {
@@ -242,12 +242,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runScript('bench failed', main);

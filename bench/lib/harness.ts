@@ -52,6 +52,7 @@ export async function runBench(name: string, options: { budgetS: number; pin: bo
     const force = setTimeout(() => process.exit(130), 3_000);
     children.stopAll(2_000).finally(() => {
       clearTimeout(force);
+      rmSync(tmpDir, { recursive: true, force: true });
       process.exit(130);
     });
   };
@@ -116,4 +117,20 @@ export function optionsOrExit<T>(parse: () => T | 'help', usage: string): { opti
     return { exit: 0 };
   }
   return { options: parsed };
+}
+
+/**
+ * A bench script's entry point: runs `main` and sets the exit code it returns;
+ * if it throws, prints `<label>: <message>` and exits with `failureCode`.
+ */
+export function runScript(label: string, main: () => Promise<number>, failureCode = 1): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`${label}: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = failureCode;
+    },
+  );
 }
