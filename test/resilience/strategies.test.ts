@@ -1,19 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultBreakerOptions, DeploymentHealth } from '../../src/resilience/health.ts';
-import { createStrategy, healthFirst, type GroupSpec, type Random } from '../../src/resilience/strategies.ts';
-
-/** A small deterministic generator (mulberry32) so distributions are reproducible. */
-function seeded(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { createStrategy, healthFirst, type GroupSpec } from '../../src/resilience/strategies.ts';
+import { seeded } from '../seeded-random.ts';
 
 function healths(n: number, now = () => 0): DeploymentHealth[] {
   return Array.from({ length: n }, (_, i) => new DeploymentHealth(`p/m${i}`, { ...defaultBreakerOptions, consecutiveFailures: 1 }, now));
