@@ -1,17 +1,23 @@
 /** The machine a result was measured on, and reading result files back: shared by every bench script and result format. */
 import { readFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, totalmem, type } from 'node:os';
-import type { z } from 'zod';
+import { z } from 'zod';
 
-export interface Machine {
-  cpus: number;
-  cpuModel: string;
-  node: string;
-  os: string;
-  totalMemoryGiB: number;
+/** The host, as every result file records it; each format adds how busy the machine was at start. */
+export const hostSchema = z.object({
+  cpus: z.number(),
+  cpuModel: z.string(),
+  node: z.string(),
+  os: z.string(),
+  totalMemoryGiB: z.number(),
+});
+
+export const machineSchema = hostSchema.extend({
   /** 1-minute load average at start: above ~0.5 something else is using the CPUs. */
-  loadAverageAtStart: number;
-}
+  loadAverageAtStart: z.number(),
+});
+
+export type Machine = z.infer<typeof machineSchema>;
 
 /** Load averages rounded to 2 decimals: 1, 5 and 15 minutes. */
 export function loadAverages(): number[] {

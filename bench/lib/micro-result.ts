@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadAverages, machine, readValidated } from './machine.ts';
+import { hostSchema, loadAverages, machine, readValidated } from './machine.ts';
 
 const taskResultSchema = z.object({
   /** Stable key the regression check matches tasks by. */
@@ -39,12 +39,7 @@ export const microResultSchema = z.object({
   startedAt: z.string(),
   finishedAt: z.string(),
   gitCommit: z.string().optional(),
-  machine: z.object({
-    cpus: z.number(),
-    cpuModel: z.string(),
-    node: z.string(),
-    os: z.string(),
-    totalMemoryGiB: z.number(),
+  machine: hostSchema.extend({
     /** 1-, 5- and 15-minute load averages at start: well above 0 means other work shared the CPUs. */
     loadAverage: z.array(z.number()),
   }),

@@ -2,7 +2,7 @@
  * The bench result file (`bench/results/<timestamp>.json`): one schema gives
  * the type the runner writes and the check compare.ts runs on files it reads.
  */
-import { readValidated } from './machine.ts';
+import { machineSchema, readValidated } from './machine.ts';
 import { z } from 'zod';
 
 const loadResultSchema = z.object({
@@ -194,15 +194,7 @@ export const benchResultSchema = z.object({
   version: z.literal(1),
   startedAt: z.string(),
   finishedAt: z.string(),
-  machine: z.object({
-    cpus: z.number(),
-    cpuModel: z.string(),
-    node: z.string(),
-    os: z.string(),
-    totalMemoryGiB: z.number(),
-    /** 1-minute load average when the run started: above ~0.5 something else is using the CPUs. */
-    loadAverageAtStart: z.number(),
-  }),
+  machine: machineSchema,
   pinning: z.object({
     enabled: z.boolean(),
     reason: z.string().optional(),
