@@ -38,6 +38,30 @@ const MAX_DEPTH = 1000;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTER = /[\u0000-\u001f]/;
 
+/** JSON whitespace: space, line feed, carriage return, tab. */
+export function isSpace(byte: number | undefined): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+/** Index of the first byte at or after `i` that is not JSON whitespace. */
+export function skipSpace(bytes: Buffer, i: number): number {
+  while (isSpace(bytes[i])) i++;
+  return i;
+}
+
+/** Index just past the string whose opening quote is at `start` (a quote after an odd run of backslashes is escaped); -1 if it never closes. */
+export function stringEnd(bytes: Buffer, start: number): number {
+  let from = start + 1;
+  for (;;) {
+    const quote = bytes.indexOf(QUOTE, from);
+    if (quote === -1) return -1;
+    let backslashes = 0;
+    for (let k = quote - 1; bytes[k] === BACKSLASH; k--) backslashes++;
+    if (backslashes % 2 === 0) return quote + 1;
+    from = quote + 1;
+  }
+}
+
 class NotHandled extends Error {}
 const notHandled = new NotHandled('not handled by the byte parser');
 
@@ -104,14 +128,7 @@ class BytesParser {
   }
 
   skipWhitespace(): void {
-    const bytes = this.#bytes;
-    let pos = this.pos;
-    for (;;) {
-      const byte = bytes[pos];
-      if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) pos++;
-      else break;
-    }
-    this.pos = pos;
+    this.pos = skipSpace(this.#bytes, this.pos);
   }
 
   value(depth: number): unknown {
@@ -232,11 +249,10 @@ class BytesParser {
   string(): string {
     const bytes = this.#bytes;
     const start = this.pos + 1;
-    let end = bytes.indexOf(QUOTE, start);
-    // A quote preceded by an odd number of backslashes is escaped.
-    while (end !== -1 && bytes[end - 1] === BACKSLASH && oddBackslashesBefore(bytes, end)) end = bytes.indexOf(QUOTE, end + 1);
-    if (end === -1) throw notHandled;
-    this.pos = end + 1;
+    const after = stringEnd(bytes, this.pos);
+    if (after === -1) throw notHandled;
+    const end = after - 1;
+    this.pos = after;
     if (end - start <= SHORT_STRING) {
       // Short strings (keys, roles, types): plain printable ASCII is taken as is.
       let plain = true;
@@ -267,12 +283,6 @@ class BytesParser {
     if (this.#nextBackslash < from) this.#nextBackslash = this.#bytes.indexOf(BACKSLASH, from);
     return this.#nextBackslash === -1 ? Infinity : this.#nextBackslash;
   }
-}
-
-function oddBackslashesBefore(bytes: Buffer, quote: number): boolean {
-  let count = 0;
-  for (let i = quote - 1; bytes[i] === BACKSLASH; i--) count++;
-  return count % 2 === 1;
 }
 
 /** A string token with its quotes, escapes and all: V8 decodes and validates it. */

@@ -13,6 +13,8 @@
  * upstream must see exactly one), or a `model` that is not a string.
  */
 
+import { isSpace, skipSpace, stringEnd } from './json-bytes.ts';
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
@@ -23,27 +25,6 @@ const COLON = 0x3a;
 const COMMA = 0x2c;
 const MODEL = Buffer.from('model');
 
-function isSpace(byte: number | undefined): boolean {
-  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
-}
-
-function skipSpace(raw: Buffer, i: number): number {
-  while (isSpace(raw[i])) i++;
-  return i;
-}
-
-/** Index just past the string whose opening quote is at `start`; -1 if it never closes. */
-function stringEnd(raw: Buffer, start: number): number {
-  let from = start + 1;
-  for (;;) {
-    const quote = raw.indexOf(QUOTE, from);
-    if (quote === -1) return -1;
-    let backslashes = 0;
-    for (let k = quote - 1; raw[k] === BACKSLASH; k--) backslashes++;
-    if (backslashes % 2 === 0) return quote + 1;
-    from = quote + 1;
-  }
-}
 
 /** Index just past the JSON value starting at `start`; -1 if it does not end. */
 function valueEnd(raw: Buffer, start: number): number {
