@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Config } from '../config/index.ts';
 import { GatewayError, overloadedError } from '../errors.ts';
 import type { ProtocolName } from '../model/types.ts';
 import { requestCost } from '../observability/cost.ts';
@@ -17,6 +18,7 @@ import type { StateHolder } from '../pipeline/state.ts';
 import type { ConcurrencyLimiter } from '../resilience/limiter.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { parseJsonBody } from './body.ts';
+import { FinishingQueue } from './finishing.ts';
 import { chatSurfaceOf, invalidChatBody, takeChatRequest } from './chat-intake.ts';
 import { errorPayload, requestIdHeaders, toGatewayError, writeError } from './error-shapes.ts';
 import { handleCountTokens, listModels } from './info-routes.ts';
@@ -151,6 +153,54 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   const hooks = options.hooks ?? EMPTY_HOOKS;
+  const finishing = new FinishingQueue((err) => logger.error({ err }, 'finishing a request failed'));
+  /** The request's log line, then the `finished` hooks (ledger, limits, metrics, dashboard). */
+  function finishRequest(call: ChatCall, config: Config, status: number, latencyMs: number, clientAborted: boolean): void {
+    const { summary } = call;
+    const attempts = summary.attempts;
+    // The attempt list only says more than `deployment` when something failed.
+    const failed = attempts.length > 1 || attempts[0]?.error !== undefined;
+    const cost = requestCost(config, summary, call.body.model);
+    requestLog.info(
+      {
+        requestId: call.requestId,
+        // The trace the gateway's spans (or the client's) belong to, for jumping from a log line to its trace.
+        traceId: call.trace?.traceparent.slice(3, 35) ?? (call.headers.traceparent === undefined ? undefined : parseTraceparent(call.headers.traceparent)?.traceId),
+        surface: call.surface,
+        stream: summary.stream,
+        tenant: call.principal?.tenantName,
+        keyId: call.principal?.keyId,
+        rule: summary.rule,
+        model: summary.model,
+        deployment: summary.deployment,
+        attempts: failed ? attempts : undefined,
+        status,
+        latencyMs: round(latencyMs),
+        ttftMs: summary.ttftMs === undefined ? undefined : round(summary.ttftMs),
+        // Flat numbers serialise faster than a nested object.
+        tokensIn: summary.usage?.inputTokens,
+        tokensOut: summary.usage?.outputTokens,
+        tokensCacheRead: summary.usage?.cacheReadTokens,
+        tokensCacheWrite: summary.usage?.cacheWriteTokens,
+        costUsd: cost === undefined ? undefined : Math.round(cost * 1e6) / 1e6,
+        stopReason: summary.stopReason,
+        error: summary.error,
+        clientAborted: clientAborted ? true : undefined,
+      },
+      'request',
+    );
+    if (hooks.finished.length > 0) {
+      const end = { status, latencyMs, clientAborted };
+      for (const finished of hooks.finished) {
+        try {
+          finished(call, end);
+        } catch (err) {
+          logger.error({ err, requestId: call.requestId }, 'a finished hook threw');
+        }
+      }
+    }
+  }
+
   /** One chat request, checked and parsed (by chat-intake.ts, or by Fastify for injected requests). */
   async function serveChatRequest(
     surface: ProtocolName,
@@ -181,48 +231,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
       const status = summary.status ?? res.statusCode;
       const latencyMs = performance.now() - startedAt;
       const clientAborted = !res.writableFinished;
-      const attempts = summary.attempts;
-      // The attempt list only says more than `deployment` when something failed.
-      const failed = attempts.length > 1 || attempts[0]?.error !== undefined;
-      const cost = requestCost(config, summary, call.body.model);
-      requestLog.info(
-        {
-          requestId,
-          // The trace the gateway's spans (or the client's) belong to, for jumping from a log line to its trace.
-          traceId: call.trace?.traceparent.slice(3, 35) ?? (call.headers.traceparent === undefined ? undefined : parseTraceparent(call.headers.traceparent)?.traceId),
-          surface,
-          stream: summary.stream,
-          tenant: call.principal?.tenantName,
-          keyId: call.principal?.keyId,
-          rule: summary.rule,
-          model: summary.model,
-          deployment: summary.deployment,
-          attempts: failed ? attempts : undefined,
-          status,
-          latencyMs: round(latencyMs),
-          ttftMs: summary.ttftMs === undefined ? undefined : round(summary.ttftMs),
-          // Flat numbers serialise faster than a nested object.
-          tokensIn: summary.usage?.inputTokens,
-          tokensOut: summary.usage?.outputTokens,
-          tokensCacheRead: summary.usage?.cacheReadTokens,
-          tokensCacheWrite: summary.usage?.cacheWriteTokens,
-          costUsd: cost === undefined ? undefined : Math.round(cost * 1e6) / 1e6,
-          stopReason: summary.stopReason,
-          error: summary.error,
-          clientAborted: clientAborted ? true : undefined,
-        },
-        'request',
-      );
-      if (hooks.finished.length > 0) {
-        const end = { status, latencyMs, clientAborted };
-        for (const finished of hooks.finished) {
-          try {
-            finished(call, end);
-          } catch (err) {
-            logger.error({ err, requestId }, 'a finished hook threw');
-          }
-        }
-      }
+      // The log line and the finished hooks run with the other requests that end in this turn.
+      finishing.add(() => finishRequest(call, config, status, latencyMs, clientAborted));
     });
     try {
       // Authentication and limits come first: a refused request costs no slot and no routing.
@@ -259,6 +269,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
   };
   app.addHook('preClose', (done) => {
     closing = true;
+    done();
+  });
+  // Every request has closed by now. Their bookkeeping has normally run already; this covers a
+  // response that closed in the very turn the server did, before the extensions (the ledger) close.
+  app.addHook('onClose', (_instance, done) => {
+    finishing.drain();
     done();
   });
 

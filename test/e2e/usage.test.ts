@@ -191,6 +191,21 @@ test('every finished chat request becomes a usage event: tokens as the client sa
   assert.ok(!stored.includes(acmeKey.secret), 'no key secret in the ledger');
 });
 
+test('a close that begins while requests are in flight still records every one of them', async (t) => {
+  const url = freshSqliteUrl(t);
+  const { gateway, mock } = await start(t, url);
+  const id = randomBytes(4).toString('hex');
+  const n = 12;
+  // Slow answers: the close begins once all of them have reached the mock, while they are in flight.
+  const answers = Array.from({ length: n }, (_, i) => send(gateway, `${id}-${i}`, { 'x-mock-latency-ms': '400' }));
+  await waitFor(() => mock.stats.byPath['/v1/messages'] === n, 5000, 'every request to reach the mock');
+  await Promise.all([gateway.close(), ...answers.map(async (answer) => assert.equal((await answer).status, 200))]);
+
+  const db = await openDb(url);
+  t.after(() => db.close());
+  assert.equal(await countEvents(db, 'request_id LIKE ?', [`${id}-%`]), n);
+});
+
 test('GET /admin/v1/usage: totals and breakdowns for a global admin, only its own tenant for a tenant admin, bad input refused in shape', async (t) => {
   const url = freshSqliteUrl(t);
   const { acme, bolt, acmeKey, boltKey, acmeAdmin } = await seedTenants(url);
