@@ -55,6 +55,9 @@ export interface Admission {
   /** `2026-11-23` and `2026-11` in UTC. */
   readonly day: string;
   readonly month: string;
+  /** `d:2026-11-23` and `m:2026-11`: the budget periods as the in-process counters key them. */
+  readonly dayKey: string;
+  readonly monthKey: string;
   readonly dayEndsAt: number;
   readonly monthEndsAt: number;
   /** A slot or reservation left behind by a crashed instance is freed after this (epoch ms). */
@@ -134,6 +137,30 @@ function addAt(w: Window, index: number, delta: number): void {
   else if (index === w.index - 1) w.previous = Math.max(0, w.previous + delta);
 }
 
+const ADMITTED: Verdict = Object.freeze({ ok: true });
+
+function refusal(limit: LimitName, scope: ScopePlan, retryAfterMs: number): Verdict {
+  return { ok: false, limit, scope, retryAfterMs };
+}
+
+/**
+ * Undefined when `cost` more fits in a budget of `limit` nano-USD, else how long
+ * to wait: a few seconds when reservations of requests in flight hold the room
+ * (they may free it), else until the period ends.
+ */
+function budgetRetryMs(b: Budget | undefined, limit: number, cost: number, untilPeriodEndsMs: number): number | undefined {
+  const spent = b?.spent ?? 0;
+  const reserved = b?.reserved ?? 0;
+  if (spent + reserved + cost <= limit) return undefined;
+  return reserved > 0 && spent + cost <= limit ? IN_FLIGHT_RETRY_MS : Math.max(1, untilPeriodEndsMs);
+}
+
+/** Releases a reservation and counts what was really spent. */
+function settleBudget(b: Budget, reservedNanos: number, spentNanos: number): void {
+  b.reserved = Math.max(0, b.reserved - reservedNanos);
+  b.spent += spentNanos;
+}
+
 /** Counters in this process: for one instance, and while Redis is unreachable. */
 export class MemoryLimitBackend implements LimitBackend {
   readonly #scopes = new Map<string, ScopeState>();
@@ -147,44 +174,46 @@ export class MemoryLimitBackend implements LimitBackend {
   admitNow(a: Admission): Verdict {
     this.#sweep(a.now);
     const elapsed = a.now - a.window * WINDOW_MS;
-    const states = a.scopes.map((plan) => this.#state(plan.id, a.window, a.now));
-    for (let i = 0; i < a.scopes.length; i++) {
-      const plan = a.scopes[i]!;
-      const s = states[i]!;
-      const refuse = (limit: LimitName, retryAfterMs: number): Verdict => ({ ok: false, limit, scope: plan, retryAfterMs });
-      if (plan.rpm !== undefined && slidingCount(s.rpm.previous, s.rpm.current, elapsed) + 1 > plan.rpm) {
-        return refuse('requestsPerMinute', windowRetryMs(plan.rpm, 1, s.rpm.previous, s.rpm.current, elapsed));
-      }
-      if (plan.itpm !== undefined && slidingCount(s.itpm.previous, s.itpm.current, elapsed) + a.inputTokens > plan.itpm) {
-        return refuse('inputTokensPerMinute', windowRetryMs(plan.itpm, a.inputTokens, s.itpm.previous, s.itpm.current, elapsed));
-      }
-      if (plan.otpm !== undefined && slidingCount(s.otpm.previous, s.otpm.current, elapsed) >= plan.otpm) {
-        return refuse('outputTokensPerMinute', windowRetryMs(plan.otpm, 1, s.otpm.previous, s.otpm.current, elapsed));
-      }
-      if (plan.concurrency !== undefined && s.inFlight >= plan.concurrency) return refuse('concurrency', CONCURRENCY_RETRY_MS);
-      for (const [limit, nanos, key, endsAt] of [
-        ['budgetDayUsd', plan.dayNanos, `d:${a.day}`, a.dayEndsAt],
-        ['budgetMonthUsd', plan.monthNanos, `m:${a.month}`, a.monthEndsAt],
-      ] as const) {
-        if (nanos === undefined) continue;
-        const b = s.budgets.get(key);
-        const spent = b?.spent ?? 0;
-        const reserved = b?.reserved ?? 0;
-        if (spent + reserved + a.costNanos > nanos) {
-          return refuse(limit, reserved > 0 && spent + a.costNanos <= nanos ? IN_FLIGHT_RETRY_MS : Math.max(1, endsAt - a.now));
-        }
-      }
+    const { scopes } = a;
+    const states: ScopeState[] = [];
+    for (const plan of scopes) states.push(this.#state(plan.id, a.window, a.now));
+    for (let i = 0; i < scopes.length; i++) {
+      const refused = this.#refusal(a, scopes[i]!, states[i]!, elapsed);
+      if (refused !== undefined) return refused;
     }
-    for (let i = 0; i < a.scopes.length; i++) {
-      const plan = a.scopes[i]!;
+    for (let i = 0; i < scopes.length; i++) {
+      const plan = scopes[i]!;
       const s = states[i]!;
       if (plan.rpm !== undefined) s.rpm.current += 1;
       if (plan.itpm !== undefined) s.itpm.current += a.inputTokens;
       if (plan.concurrency !== undefined) s.inFlight += 1;
-      if (plan.dayNanos !== undefined) this.#budget(s, `d:${a.day}`).reserved += a.costNanos;
-      if (plan.monthNanos !== undefined) this.#budget(s, `m:${a.month}`).reserved += a.costNanos;
+      if (plan.dayNanos !== undefined) this.#budget(s, a.dayKey).reserved += a.costNanos;
+      if (plan.monthNanos !== undefined) this.#budget(s, a.monthKey).reserved += a.costNanos;
     }
-    return { ok: true };
+    return ADMITTED;
+  }
+
+  /** Why one scope refuses the admission, or undefined when it has room. */
+  #refusal(a: Admission, plan: ScopePlan, s: ScopeState, elapsed: number): Verdict | undefined {
+    if (plan.rpm !== undefined && slidingCount(s.rpm.previous, s.rpm.current, elapsed) + 1 > plan.rpm) {
+      return refusal('requestsPerMinute', plan, windowRetryMs(plan.rpm, 1, s.rpm.previous, s.rpm.current, elapsed));
+    }
+    if (plan.itpm !== undefined && slidingCount(s.itpm.previous, s.itpm.current, elapsed) + a.inputTokens > plan.itpm) {
+      return refusal('inputTokensPerMinute', plan, windowRetryMs(plan.itpm, a.inputTokens, s.itpm.previous, s.itpm.current, elapsed));
+    }
+    if (plan.otpm !== undefined && slidingCount(s.otpm.previous, s.otpm.current, elapsed) >= plan.otpm) {
+      return refusal('outputTokensPerMinute', plan, windowRetryMs(plan.otpm, 1, s.otpm.previous, s.otpm.current, elapsed));
+    }
+    if (plan.concurrency !== undefined && s.inFlight >= plan.concurrency) return refusal('concurrency', plan, CONCURRENCY_RETRY_MS);
+    if (plan.dayNanos !== undefined) {
+      const retryAfterMs = budgetRetryMs(s.budgets.get(a.dayKey), plan.dayNanos, a.costNanos, a.dayEndsAt - a.now);
+      if (retryAfterMs !== undefined) return refusal('budgetDayUsd', plan, retryAfterMs);
+    }
+    if (plan.monthNanos !== undefined) {
+      const retryAfterMs = budgetRetryMs(s.budgets.get(a.monthKey), plan.monthNanos, a.costNanos, a.monthEndsAt - a.now);
+      if (retryAfterMs !== undefined) return refusal('budgetMonthUsd', plan, retryAfterMs);
+    }
+    return undefined;
   }
 
   async settle(a: Admission, used: Settlement): Promise<void> {
@@ -198,15 +227,8 @@ export class MemoryLimitBackend implements LimitBackend {
       if (plan.itpm !== undefined) addAt(s.itpm, a.window, used.inputTokens - a.inputTokens);
       if (plan.otpm !== undefined) s.otpm.current += used.outputTokens;
       if (plan.concurrency !== undefined) s.inFlight = Math.max(0, s.inFlight - 1);
-      for (const [nanos, key] of [
-        [plan.dayNanos, `d:${a.day}`],
-        [plan.monthNanos, `m:${a.month}`],
-      ] as const) {
-        if (nanos === undefined) continue;
-        const b = this.#budget(s, key);
-        b.reserved = Math.max(0, b.reserved - a.costNanos);
-        b.spent += used.costNanos;
-      }
+      if (plan.dayNanos !== undefined) settleBudget(this.#budget(s, a.dayKey), a.costNanos, used.costNanos);
+      if (plan.monthNanos !== undefined) settleBudget(this.#budget(s, a.monthKey), a.costNanos, used.costNanos);
     }
   }
 

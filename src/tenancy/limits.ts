@@ -119,6 +119,10 @@ export class LimitsEnforcer implements GatewayExtension {
   /** `scope|period` already read from the ledger, and those being read. */
   readonly #seeded = new Set<string>();
   readonly #seeding = new Map<string, Promise<void>>();
+  /** Each plan's periods once both are read from the ledger: later requests skip the lookups. */
+  readonly #seededPlans = new WeakMap<ScopePlan, Periods>();
+  /** Plans by principal, for the config serving (see `plan`). */
+  #plans = new WeakMap<Principal, readonly ScopePlan[]>();
 
   constructor(options: LimitsOptions) {
     const { config, logger } = options;
@@ -173,6 +177,7 @@ export class LimitsEnforcer implements GatewayExtension {
 
   reloaded(state: { readonly config: Config }): void {
     this.#limits = state.config.limits;
+    this.#plans = new WeakMap();
     this.#prices = priceTableFromConfig(state.config);
   }
 
@@ -181,17 +186,28 @@ export class LimitsEnforcer implements GatewayExtension {
     await this.#redis?.close();
   }
 
-  /** The counted parties of a caller and their limits, with the config defaults filled in. */
-  plan(principal: Principal | undefined): ScopePlan[] {
+  /**
+   * The counted parties of a caller and their limits, with the config defaults
+   * filled in. Built once per principal (a cached key answers with the same
+   * principal object) and per config: the hot path only looks it up.
+   */
+  plan(principal: Principal | undefined): readonly ScopePlan[] {
+    if (principal === undefined) return this.#buildPlan(undefined);
+    let scopes = this.#plans.get(principal);
+    if (scopes === undefined) this.#plans.set(principal, (scopes = this.#buildPlan(principal)));
+    return scopes;
+  }
+
+  #buildPlan(principal: Principal | undefined): readonly ScopePlan[] {
     const scopes: ScopePlan[] = [];
     if (principal === undefined || principal.kind === 'open') {
       const tenant = principal?.tenantId ?? 'local';
       push(scopes, 'open', tenant, this.#limits.open ?? EMPTY);
-      return scopes;
+      return Object.freeze(scopes);
     }
     if (principal.keyId !== undefined) push(scopes, `key:${principal.keyId}`, principal.tenantId, merge(this.#limits.keys, principal.keyLimits));
     push(scopes, `tenant:${principal.tenantId}`, principal.tenantId, merge(this.#limits.tenants, principal.tenantLimits));
-    return scopes;
+    return Object.freeze(scopes);
   }
 
   /** Synchronous when the caller has no limits: nothing to wait for on the hot path. */
@@ -201,7 +217,7 @@ export class LimitsEnforcer implements GatewayExtension {
     return this.#enforce(call, decision, scopes);
   }
 
-  #enforce(call: ChatCall, decision: RouteDecision, scopes: ScopePlan[]): Promise<void> | undefined {
+  #enforce(call: ChatCall, decision: RouteDecision, scopes: readonly ScopePlan[]): Promise<void> | undefined {
     const now = Date.now();
     const inputTokens = estimateInputTokens(call.body);
     const needsCost = scopes.some((s) => s.dayNanos !== undefined || s.monthNanos !== undefined);
@@ -271,12 +287,14 @@ export class LimitsEnforcer implements GatewayExtension {
 
   /** Reads each budget's spend so far from the ledger, once per scope and period in this process. */
   #seed(scopes: readonly ScopePlan[], now: number): Promise<void> | undefined {
-    const { day, month } = periodsAt(now);
+    const periods = periodsAt(now);
     const waits: Array<Promise<void>> = [];
     for (const scope of scopes) {
+      if (this.#seededPlans.get(scope) === periods) continue;
+      let pending = false;
       for (const [nanos, period] of [
-        [scope.dayNanos, `d:${day}`],
-        [scope.monthNanos, `m:${month}`],
+        [scope.dayNanos, periods.dayKey],
+        [scope.monthNanos, periods.monthKey],
       ] as const) {
         if (nanos === undefined) continue;
         const id = `${scope.id}|${period}`;
@@ -290,7 +308,9 @@ export class LimitsEnforcer implements GatewayExtension {
           this.#seeding.set(id, seeding);
         }
         waits.push(seeding);
+        pending = true;
       }
+      if (!pending) this.#seededPlans.set(scope, periods);
     }
     return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
   }
@@ -437,20 +457,26 @@ function merge(defaults: Limits | undefined, own: Limits | undefined): Limits {
   };
 }
 
-let cachedPeriod: { from: number; until: number; value: Pick<Admission, 'day' | 'month' | 'dayEndsAt' | 'monthEndsAt'> } | undefined;
+type Periods = Pick<Admission, 'day' | 'month' | 'dayKey' | 'monthKey' | 'dayEndsAt' | 'monthEndsAt'>;
+
+let cachedPeriod: { from: number; until: number; value: Periods } | undefined;
 
 /** The UTC day and month of `now` and when each ends; recomputed once a day. */
-export function periodsAt(now: number): Pick<Admission, 'day' | 'month' | 'dayEndsAt' | 'monthEndsAt'> {
+export function periodsAt(now: number): Periods {
   if (cachedPeriod !== undefined && now >= cachedPeriod.from && now < cachedPeriod.until) return cachedPeriod.value;
   const date = new Date(now);
   const dayStart = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
   const iso = date.toISOString();
-  const value = {
-    day: iso.slice(0, 10),
-    month: iso.slice(0, 7),
+  const day = iso.slice(0, 10);
+  const month = iso.slice(0, 7);
+  const value = Object.freeze({
+    day,
+    month,
+    dayKey: `d:${day}`,
+    monthKey: `m:${month}`,
     dayEndsAt: dayStart + 86_400_000,
     monthEndsAt: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1),
-  };
+  });
   cachedPeriod = { from: dayStart, until: value.dayEndsAt, value };
   return value;
 }
