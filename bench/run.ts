@@ -256,6 +256,8 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
     outputTokens: o.outputTokens,
     gatewayLogLevel: o.gatewayLogLevel,
     gatewayMetrics: o.gatewayMetrics,
+    gatewayLedger: o.gatewayLedger,
+    gatewayDashboard: o.gatewayDashboard,
     pipeline: o.pipeline,
     profileDir,
   });
@@ -325,6 +327,8 @@ async function bench(o: BenchOptions, children: ChildSet, pinning: Pinning, tmpD
       outputTokens: o.outputTokens,
       gatewayLogLevel: o.gatewayLogLevel,
       gatewayMetrics: o.gatewayMetrics,
+      gatewayLedger: o.gatewayLedger,
+      gatewayDashboard: o.gatewayDashboard,
       pipeline: o.pipeline,
       profiled: o.profile,
       ...(commit === undefined ? {} : { gitCommit: commit }),

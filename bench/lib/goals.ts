@@ -14,7 +14,9 @@ export const ISSUE6_TOOLS_SHAPE = 'anthropic-to-openai-stream-tools';
 export const ISSUE6_ADDED_P50_MS = 0.25;
 export const ISSUE6_ADDED_P99_MS = 1;
 
-type Input = Pick<BenchResult, 'shapes' | 'addedLatency' | 'failures'> & { options: Pick<BenchResult['options'], 'pipeline'> };
+type Input = Pick<BenchResult, 'shapes' | 'addedLatency' | 'failures'> & {
+  options: Pick<BenchResult['options'], 'pipeline' | 'gatewayMetrics' | 'gatewayLedger' | 'gatewayDashboard'>;
+};
 
 const x = (n: number): string => `${n.toFixed(2)}×`;
 const ms = (n: number): string => `${n >= 0 ? '+' : ''}${n.toFixed(3)} ms`;
@@ -38,8 +40,14 @@ export function evaluateGoals(r: Input): Goal[] {
       : judged('issue2-passthrough', 2, `passthrough throughput ≥ ${ISSUE2_PASSTHROUGH}× the floor`, lowest >= ISSUE2_PASSTHROUGH, `lowest ${x(lowest)} (${each((s) => s.ratios.switchyardOverFloor)})`, r.failures),
   );
 
-  const fullPipeline = r.options.pipeline === 'full';
-  const openNote = 'not measured: the gateway ran with --pipeline open, the goal is for the full pipeline';
+  const missing = [
+    r.options.pipeline === 'full' ? undefined : '--pipeline open',
+    r.options.gatewayMetrics === false ? '--gateway-metrics off' : undefined,
+    r.options.gatewayLedger === false ? '--gateway-ledger off' : undefined,
+    r.options.gatewayDashboard === false ? '--gateway-dashboard off' : undefined,
+  ].filter((flag) => flag !== undefined);
+  const fullPipeline = missing.length === 0;
+  const openNote = `not measured: the gateway ran with ${missing.join(', ')}; the goal is for the full pipeline`;
   const throughputText = `passthrough throughput, full pipeline, ≥ ${ISSUE6_PASSTHROUGH}× the floor`;
   if (!fullPipeline) goals.push(judged('issue6-passthrough', 6, throughputText, null, openNote, r.failures));
   else if (lowest === undefined) goals.push(judged('issue6-passthrough', 6, throughputText, null, 'not measured: no passthrough shape in this run', r.failures));

@@ -20,6 +20,9 @@ export interface BenchOptions {
   gatewayLogLevel: string;
   /** The gateway's Prometheus metrics (`metrics.enabled`); on by default, as in production. */
   gatewayMetrics: boolean;
+  /** The usage ledger (SQLite file) and the dashboard's recorder; off only to measure what each costs. */
+  gatewayLedger: boolean;
+  gatewayDashboard: boolean;
   /** 'full': auth with a real key, rate limits, budgets (priced models), ledger, metrics, logs; 'open': no key, no limits. */
   pipeline: 'full' | 'open';
   /** Where the JSON goes; default bench/results/<timestamp>.json. */
@@ -67,6 +70,8 @@ export const usage = `Usage: npm run bench -- [options]     (or: node bench/run.
   --idle S                seconds idle after the load before the idle memory figures (default 3, quick 2)
   --gateway-log-level L   the gateway's log level (default info, as configured in production)
   --gateway-metrics on|off  the gateway's /metrics (default on, as configured by default); off to measure what metrics cost
+  --gateway-ledger on|off   the usage ledger (default on); off to measure what recording usage costs
+  --gateway-dashboard on|off  the dashboard and its traffic recorder (default on); off to measure what it costs
   --pipeline full|open    full (default): the gateway authenticates a real key and applies rate limits and budgets
                           (never reached) on priced models, besides the ledger, metrics and logs; open: no key, no limits
   --profile               run the gateway and the floor with --cpu-prof; print their top self-time functions
@@ -101,6 +106,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
       'latency-shape': { type: 'string' },
       'gateway-log-level': { type: 'string', default: 'info' },
       'gateway-metrics': { type: 'string', default: 'on' },
+      'gateway-ledger': { type: 'string', default: 'on' },
+      'gateway-dashboard': { type: 'string', default: 'on' },
       pipeline: { type: 'string', default: 'full' },
       profile: { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
@@ -149,8 +156,14 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   const gatewayLogLevel = values['gateway-log-level'];
   if (!levels.includes(gatewayLogLevel)) throw new Error(`--gateway-log-level must be one of ${levels.join(', ')}`);
-  const metricsFlag = values['gateway-metrics'];
-  if (metricsFlag !== 'on' && metricsFlag !== 'off') throw new Error(`--gateway-metrics must be on or off, got '${metricsFlag}'`);
+  const onOff = (flag: 'gateway-metrics' | 'gateway-ledger' | 'gateway-dashboard'): boolean => {
+    const value = values[flag];
+    if (value !== 'on' && value !== 'off') throw new Error(`--${flag} must be on or off, got '${value}'`);
+    return value === 'on';
+  };
+  const gatewayMetrics = onOff('gateway-metrics');
+  const gatewayLedger = onOff('gateway-ledger');
+  const gatewayDashboard = onOff('gateway-dashboard');
   const pipeline = values.pipeline;
   if (pipeline !== 'full' && pipeline !== 'open') throw new Error(`--pipeline must be full or open, got '${pipeline}'`);
 
@@ -198,7 +211,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     pin: !values['no-pin'],
     profile: values.profile,
     gatewayLogLevel,
-    gatewayMetrics: metricsFlag === 'on',
+    gatewayMetrics,
+    gatewayLedger,
+    gatewayDashboard,
     pipeline,
     out: values.out,
     rateShapes,

@@ -36,7 +36,7 @@ export function formatReport(r: BenchResult): string {
     `Switchyard bench: ${r.machine.cpus} CPU (${r.machine.cpuModel}), node ${r.machine.node}, ${r.machine.os}, ` +
       `load average ${r.machine.loadAverageAtStart} at start`,
     `closed loop, ${o.connections} connections, ${o.durationS} s per target in ${o.rounds} interleaved round(s) after ${o.initialWarmupS} s warm-up of everything and ${o.warmupS} s per target, ` +
-      `mock replies ${o.outputTokens} tokens, gateway log level ${o.gatewayLogLevel}, metrics ${o.gatewayMetrics === false ? 'off' : 'on'}, pipeline ${o.pipeline ?? 'open'}${o.profiled ? ', GATEWAY PROFILED (numbers not comparable)' : ''}`,
+      `mock replies ${o.outputTokens} tokens, gateway log level ${o.gatewayLogLevel}, metrics ${o.gatewayMetrics === false ? 'off' : 'on'}, pipeline ${o.pipeline ?? 'open'}${o.gatewayLedger === false ? ', ledger OFF' : ''}${o.gatewayDashboard === false ? ', dashboard OFF' : ''}${o.profiled ? ', GATEWAY PROFILED (numbers not comparable)' : ''}`,
     '',
     pad('shape / target', 16) +
       lpad('req/s', 10) +

@@ -211,6 +211,8 @@ export const benchResultSchema = z.object({
     outputTokens: z.number(),
     gatewayLogLevel: z.string(),
     gatewayMetrics: z.boolean().optional(),
+    gatewayLedger: z.boolean().optional(),
+    gatewayDashboard: z.boolean().optional(),
     pipeline: z.enum(['full', 'open']).optional(),
     profiled: z.boolean(),
     gitCommit: z.string().optional(),

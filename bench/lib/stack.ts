@@ -16,6 +16,9 @@ export interface StackOptions {
   outputTokens: number;
   gatewayLogLevel: string;
   gatewayMetrics: boolean;
+  /** Default on: the usage ledger and the dashboard, as configured by default. */
+  gatewayLedger?: boolean;
+  gatewayDashboard?: boolean;
   pipeline: 'full' | 'open';
   /** When profiling: the gateway and the floor write their .cpuprofile into `<dir>/gateway` and `<dir>/floor`. */
   profileDir: string | undefined;
@@ -43,7 +46,15 @@ pricing:
     "upstream-*": { input: 3, output: 15 }
 `;
 
-export function gatewayYaml(mockUrl: string, port: number, logLevel: string, storeUrl = 'sqlite::memory:', metrics = true, pipeline: 'full' | 'open' = 'open'): string {
+export function gatewayYaml(
+  mockUrl: string,
+  port: number,
+  logLevel: string,
+  storeUrl = 'sqlite::memory:',
+  metrics = true,
+  pipeline: 'full' | 'open' = 'open',
+  parts: { ledger?: boolean; dashboard?: boolean } = {},
+): string {
   return `# Written by bench/run.ts for one bench run.
 server: { host: 127.0.0.1, port: ${port} }
 providers:
@@ -57,7 +68,7 @@ logging: { level: ${logLevel} }
 # The usage ledger writes here (a file in the run's temporary directory), as it would in production.
 store: { url: "${storeUrl}" }
 metrics: { enabled: ${metrics} }
-${pipeline === 'full' ? fullPipelineYaml : ''}`;
+${pipeline === 'full' ? fullPipelineYaml : ''}${parts.ledger === false ? 'usage: { enabled: false }\n' : ''}${parts.dashboard === false ? 'ui: { enabled: false }\n' : ''}`;
 }
 
 function profileFlags(dir: string | undefined, name: string): string[] {
@@ -91,7 +102,10 @@ export async function startBenchStack(children: ChildSet, options: StackOptions)
   await waitReady(`${floorUrl}/health`, floor, (s) => s === 200);
 
   const configFile = join(tmpDir, 'switchyard.yaml');
-  writeFileSync(configFile, gatewayYaml(mockUrl, gatewayPort, options.gatewayLogLevel, `sqlite:${join(tmpDir, 'switchyard.db')}`, options.gatewayMetrics, options.pipeline));
+  writeFileSync(configFile, gatewayYaml(mockUrl, gatewayPort, options.gatewayLogLevel, `sqlite:${join(tmpDir, 'switchyard.db')}`, options.gatewayMetrics, options.pipeline, {
+      ledger: options.gatewayLedger,
+      dashboard: options.gatewayDashboard,
+    }));
   const gatewayKey = options.pipeline === 'full' ? createKey(cli, configFile) : undefined;
   const gateway = children.start({
     name: 'gateway',

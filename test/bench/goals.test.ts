@@ -84,4 +84,8 @@ test('what a run did not measure is "not measured", not NOT MET', () => {
     'issue6-added-p99': null,
   });
   assert.match(formatGoal(goals[1]!), /: not measured \(the gateway ran with --pipeline open/);
+  // A part of the pipeline turned off (to measure what it costs) also leaves the full-pipeline goals unjudged.
+  const partial = evaluateGoals({ shapes: [shape('anthropic-stream', true, 0.9, 1.1)], addedLatency: undefined, failures: 0, options: { pipeline: 'full', gatewayLedger: false } });
+  assert.equal(byId(partial)['issue6-passthrough'], null);
+  assert.match(formatGoal(partial[1]!), /the gateway ran with --gateway-ledger off/);
 });

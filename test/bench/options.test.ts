@@ -44,6 +44,16 @@ test('bad values are refused with the flag named', () => {
   assert.throws(() => parseBenchArgs(['--ramp-shape', 'nope']), /unknown --ramp-shape 'nope'/);
   assert.throws(() => parseBenchArgs(['--ramp-steps', '2.5']), /--ramp-steps must be a positive integer/);
   assert.throws(() => parseBenchArgs(['--ramp-steps', '100']), /--ramp-steps to 30/);
+  assert.throws(() => parseBenchArgs(['--gateway-ledger', 'no']), /--gateway-ledger must be on or off, got 'no'/);
+});
+
+test('the ledger and the dashboard are on unless turned off, to measure what each costs', () => {
+  const o = parse([]);
+  assert.equal(o.gatewayLedger, true);
+  assert.equal(o.gatewayDashboard, true);
+  const off = parse(['--gateway-ledger', 'off', '--gateway-dashboard', 'off']);
+  assert.equal(off.gatewayLedger, false);
+  assert.equal(off.gatewayDashboard, false);
 });
 
 test('the planned time: about 1½ minutes quick, under 6 full, and less when parts are skipped', () => {
