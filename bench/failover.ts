@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { flagsOrExit, numberFlag } from './lib/harness.ts';
 import { latencyHistogram, runLoad } from './lib/load.ts';
 import { ChildSet, freePort, waitReady } from './lib/processes.ts';
 import { repoRoot } from './lib/stack.ts';
@@ -90,15 +91,25 @@ async function measure(url: string, model: string, connections: number, duration
   };
 }
 
+const usage = `Usage: npm run bench:failover -- [options]     (or: node bench/failover.ts [options])
+
+  --duration S      measured seconds per scenario (default 3, at most 60)
+  --connections N   closed-loop connections (default 8, at most 256)
+  -h, --help
+`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { duration: { type: 'string', default: '3' }, connections: { type: 'string', default: '8' } },
+  const { durationS, connections } = flagsOrExit(usage, () => {
+    const { values } = parseArgs({
+      strict: true,
+      options: { duration: { type: 'string' }, connections: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    });
+    return {
+      help: values.help,
+      durationS: numberFlag('duration', values.duration, 3, { max: 60 }),
+      connections: numberFlag('connections', values.connections, 8, { max: 256, integer: true }),
+    };
   });
-  const durationS = Number(values.duration);
-  const connections = Number(values.connections);
-  if (!(durationS > 0 && durationS <= 60) || !(connections > 0 && connections <= 256)) {
-    throw new Error('--duration must be in (0, 60] seconds and --connections in 1..256');
-  }
   const tmp = mkdtempSync(join(tmpdir(), 'swy-failover-'));
   const children = new ChildSet();
   process.on('exit', () => children.killNow());

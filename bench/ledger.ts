@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { flagsOrExit, numberFlag } from './lib/harness.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { openDb, type Db } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrate.ts';
@@ -27,17 +28,35 @@ import { eventIdGenerator, type UsageEvent } from '../src/usage/event.ts';
 import { UsageWriter } from '../src/usage/writer.ts';
 
 const GOAL = 20_000;
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    batch: { type: 'string', default: '1000' },
-    'max-queue': { type: 'string', default: '100000' },
-    backends: { type: 'string', default: 'sqlite,postgres' },
-  },
+const usage = `Usage: npm run bench:ledger -- [options]     (or: node bench/ledger.ts [options])
+
+  --seconds S          how long events are produced per backend (default 10, at most 120)
+  --batch N            events per transaction (default 1000, as the gateway)
+  --max-queue N        queue bound before producers wait (default 100000)
+  --backends a,b       sqlite, postgres (default both; PostgreSQL is DATABASE_URL)
+  -h, --help
+`;
+const { seconds, batchSize, maxQueue, backends } = flagsOrExit(usage, () => {
+  const { values } = parseArgs({
+    strict: true,
+    options: {
+      seconds: { type: 'string' },
+      batch: { type: 'string' },
+      'max-queue': { type: 'string' },
+      backends: { type: 'string', default: 'sqlite,postgres' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const backends = values.backends.split(',').map((b) => b.trim());
+  for (const b of backends) if (b !== 'sqlite' && b !== 'postgres') throw new Error(`--backends: unknown backend '${b}' (sqlite, postgres)`);
+  return {
+    help: values.help,
+    seconds: numberFlag('seconds', values.seconds, 10, { max: 120 }),
+    batchSize: numberFlag('batch', values.batch, 1000, { max: 50_000, integer: true }),
+    maxQueue: numberFlag('max-queue', values['max-queue'], 100_000, { max: 10_000_000, integer: true }),
+    backends,
+  };
 });
-const seconds = Math.min(120, Math.max(1, Number(values.seconds)));
-const batchSize = Number(values.batch);
-const maxQueue = Number(values['max-queue']);
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
 interface Result {
@@ -140,7 +159,7 @@ async function runPostgres(): Promise<Result> {
 }
 
 const results: Result[] = [];
-for (const backend of values.backends.split(',')) {
+for (const backend of backends) {
   log(`${backend}: producing for ${seconds} s (batch ${batchSize}, queue bound ${maxQueue})…`);
   const result = backend === 'postgres' ? await runPostgres() : await runSqlite();
   results.push(result);

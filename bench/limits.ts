@@ -6,15 +6,30 @@
  *   npm run bench:limits [-- --requests N] [--parallel N]
  */
 import { parseArgs } from 'node:util';
+import { flagsOrExit, numberFlag } from './lib/harness.ts';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { MemoryLimitBackend, WINDOW_MS, type Admission, type LimitBackend, type ScopePlan } from '../src/tenancy/limits-backend.ts';
 import { RedisLimitBackend } from '../src/tenancy/limits-redis.ts';
 import { periodsAt } from '../src/tenancy/limits.ts';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '20000' }, parallel: { type: 'string', default: '32' } } });
-const total = Number(values.requests);
-const parallel = Number(values.parallel);
+const usage = `Usage: npm run bench:limits -- [options]     (or: node bench/limits.ts [options])
+
+  --requests N   admissions (each with its settlement) per backend (default 20000)
+  --parallel N   admissions in flight at once (default 32)
+  -h, --help
+`;
+const { total, parallel } = flagsOrExit(usage, () => {
+  const { values } = parseArgs({
+    strict: true,
+    options: { requests: { type: 'string' }, parallel: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  return {
+    help: values.help,
+    total: numberFlag('requests', values.requests, 20_000, { max: 10_000_000, integer: true }),
+    parallel: numberFlag('parallel', values.parallel, 32, { max: 10_000, integer: true }),
+  };
+});
 
 const scopes: ScopePlan[] = [
   { id: 'key:bench', slot: 'bench', rpm: 1e12, itpm: 1e12, otpm: 1e12, concurrency: 1e9, dayNanos: 1e15, monthNanos: 1e15 },

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runScript } from './lib/harness.ts';
+import { optionsOrExit, runScript } from './lib/harness.ts';
 import { compareMicro, DEFAULT_THRESHOLD_PCT, fasterOf, formatComparison, parseThresholdPct } from './lib/micro-compare.ts';
 import { formatDuration, formatResultTable } from './lib/micro-report.ts';
 import { BASELINE_NAME, gitCommit, latestMicroResult, machineInfo, readMicroResult, type MicroResult, type MicroTaskResult } from './lib/micro-result.ts';
@@ -23,7 +23,7 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = join(repoRoot, 'bench/results');
 const baselineFile = join(resultsDir, BASELINE_NAME);
 
-const usage = `npm run bench:micro [-- options]
+const usage = `Usage: npm run bench:micro -- [options]     (or: node bench/micro.ts [options])
 
 Measures each task for a fixed time, prints ops/s, mean, p50 and p99 per call,
 and saves bench/results/micro-<timestamp>.json.
@@ -142,12 +142,9 @@ function log(line = ''): void {
 }
 
 async function main(): Promise<number> {
-  const parsed = parseOptions(process.argv.slice(2));
-  if (parsed === 'help') {
-    log(usage);
-    return 0;
-  }
-  const o = parsed;
+  const parsed = optionsOrExit(() => parseOptions(process.argv.slice(2)), usage);
+  if ('exit' in parsed) return parsed.exit;
+  const o = parsed.options;
   // Read before this run writes its own file, so "last" is the previous run.
   const referencePath = o.check ? referenceFile(o.against) : undefined;
   const reference = referencePath === undefined ? undefined : readMicroResult(referencePath);

@@ -4,8 +4,15 @@
  * a full window and a full recent ring. `node bench/ui-recorder.ts`
  */
 import type { ServerResponse } from 'node:http';
+import { parseArgs } from 'node:util';
 import type { ChatCall } from '../src/pipeline/chat.ts';
 import { TrafficRecorder } from '../src/ui/recorder.ts';
+import { flagsOrExit } from './lib/harness.ts';
+
+flagsOrExit('Usage: npm run bench:ui     (or: node bench/ui-recorder.ts); no options\n\n  -h, --help\n', () => {
+  const { values } = parseArgs({ strict: true, options: { help: { type: 'boolean', short: 'h', default: false } } });
+  return values;
+});
 
 const RECORDS = 500_000;
 const calls: ChatCall[] = Array.from({ length: 64 }, (_, i) => ({

@@ -19,7 +19,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { log, runScript } from './lib/harness.ts';
+import { flagsOrExit, log, runScript } from './lib/harness.ts';
 import { cpuMicros } from './lib/cpu.ts';
 import { combine, failures, latencyHistogram, runLoad, type LoadCounts, type LoadResult } from './lib/load.ts';
 import { preflight } from './lib/measure.ts';
@@ -27,19 +27,19 @@ import { ChildSet, freePort, logTail, planPinning, waitReady, type Child, type P
 import { findShape, shapes, type Shape } from './lib/shapes.ts';
 import { repoRoot, startBenchStack } from './lib/stack.ts';
 
-const { values } = parseArgs({
-  options: {
-    workers: { type: 'string', default: '2' },
-    shape: { type: 'string', default: 'openai-json' },
-    duration: { type: 'string', default: '6' },
-    rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '4' },
-    connections: { type: 'string', default: '32' },
-    tokens: { type: 'string', default: '24' },
-    pin: { type: 'boolean', default: false },
-    out: { type: 'string' },
-  },
-});
+const usage = `Usage: npm run bench:workers -- [options]     (or: node bench/workers.ts [options])
+
+  --workers N       workers of the second gateway (default 2)
+  --shape ID        the passthrough shape (default openai-json): ${shapes.map((s) => s.id).join(', ')}
+  --duration S      measured seconds per target and round (default 6)
+  --rounds N        interleaved rounds (default 3)
+  --warmup S        warm-up seconds per target (default 4)
+  --connections N   closed-loop connections (default 32)
+  --tokens N        words per mock reply (default 24)
+  --pin             put the bench and the mock on CPU 0 and every gateway process on CPU 1
+  --out FILE        write the JSON result here instead of bench/results/workers-<timestamp>.json
+  -h, --help
+`;
 
 function positive(name: string, text: string, integer = false): number {
   const n = Number(text);
@@ -47,14 +47,36 @@ function positive(name: string, text: string, integer = false): number {
   return n;
 }
 
-const workers = positive('workers', values.workers, true);
-const durationS = positive('duration', values.duration);
-const rounds = positive('rounds', values.rounds, true);
-const warmupS = positive('warmup', values.warmup);
-const connections = positive('connections', values.connections, true);
-const outputTokens = positive('tokens', values.tokens, true);
-const shape = findShape(values.shape);
-if (shape === undefined) throw new Error(`unknown --shape '${values.shape}': one of ${shapes.map((s) => s.id).join(', ')}`);
+const { values, workers, durationS, rounds, warmupS, connections, outputTokens, shape } = flagsOrExit(usage, () => {
+  const { values } = parseArgs({
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      workers: { type: 'string', default: '2' },
+    shape: { type: 'string', default: 'openai-json' },
+    duration: { type: 'string', default: '6' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '4' },
+    connections: { type: 'string', default: '32' },
+    tokens: { type: 'string', default: '24' },
+    pin: { type: 'boolean', default: false },
+      out: { type: 'string' },
+    },
+  });
+  const shape = findShape(values.shape);
+  if (shape === undefined) throw new Error(`unknown --shape '${values.shape}': one of ${shapes.map((s) => s.id).join(', ')}`);
+  return {
+    help: values.help,
+    values,
+    workers: positive('workers', values.workers, true),
+    durationS: positive('duration', values.duration),
+    rounds: positive('rounds', values.rounds, true),
+    warmupS: positive('warmup', values.warmup),
+    connections: positive('connections', values.connections, true),
+    outputTokens: positive('tokens', values.tokens, true),
+    shape,
+  };
+});
 
 interface Target {
   readonly name: string;

@@ -120,6 +120,26 @@ export function optionsOrExit<T>(parse: () => T | 'help', usage: string): { opti
 }
 
 /**
+ * For scripts that read their flags at the top level: what `parse` returns,
+ * or the process exits — 0 after printing the usage for --help, 2 with the
+ * problem and the usage on stderr for an unknown flag or a bad value.
+ */
+export function flagsOrExit<T extends { help?: boolean | undefined }>(usage: string, parse: () => T): T {
+  let values: T;
+  try {
+    values = parse();
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${usage}`);
+    process.exit(2);
+  }
+  if (values.help === true) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  return values;
+}
+
+/**
  * A bench script's entry point: runs `main` and sets the exit code it returns;
  * if it throws, prints `<label>: <message>` and exits with `failureCode`.
  */
