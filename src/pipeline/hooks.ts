@@ -6,7 +6,9 @@
  *
  *   admit    → before routing; throw a GatewayError to refuse (written in the client's shape)
  *   routed   → after routing picked the model, before any upstream call; throw to refuse
- *   finished → once, when the response has closed (answered, failed, refused or abandoned)
+ *   finished → once, after the response has closed (answered, failed, refused or abandoned): at the
+ *              end of that turn of the event loop, with the other requests that closed in it
+ *              (src/server/finishing.ts), and always before the extensions close
  */
 import type { FastifyInstance } from 'fastify';
 import type { RouteDecision } from '../routing/index.ts';
