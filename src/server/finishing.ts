@@ -12,7 +12,6 @@
  */
 export class FinishingQueue {
   #pending: Array<() => void> = [];
-  #scheduled = false;
   readonly #onError: (err: unknown) => void;
 
   constructor(onError: (err: unknown) => void) {
@@ -21,16 +20,12 @@ export class FinishingQueue {
 
   /** Queues `work` to run at the end of this turn of the event loop. */
   add(work: () => void): void {
-    this.#pending.push(work);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => this.drain());
-    }
+    // The first work of a batch schedules its run; an early drain leaves at most an idle run behind.
+    if (this.#pending.push(work) === 1) setImmediate(() => this.drain());
   }
 
   /** Runs everything queued now (the end of a turn, or shutdown, before the ledger closes). */
   drain(): void {
-    this.#scheduled = false;
     const batch = this.#pending;
     if (batch.length === 0) return;
     this.#pending = [];
