@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { GatewayError, overloadedError } from '../errors.ts';
 import type { ChatRequest, ProtocolName, Usage } from '../model/types.ts';
+import type { ClientBody } from '../protocols/client-body.ts';
 import { decodeRequest } from '../translate/index.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { toGatewayError, writeError } from '../server/error-shapes.ts';
@@ -39,8 +40,8 @@ export interface RequestSummary {
 export interface ChatCall {
   surface: ProtocolName;
   body: Record<string, unknown>;
-  /** The body's bytes as the client sent them: passthrough forwards them with only `model` rewritten in place. */
-  rawBody?: Buffer;
+  /** The body's bytes as the client sent them: passthrough forwards them with only `model` rewritten. */
+  rawBody?: ClientBody;
   /** The raw query string with its `?` (Claude Code sends `?beta=true`), or ''. */
   query: string;
   headers: IncomingHttpHeaders;

@@ -7,8 +7,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError, kindForStatus } from '../errors.ts';
 import type { ChatRequest, ProtocolName } from '../model/types.ts';
 import { kindFromAnthropicType } from '../protocols/anthropic/errors.ts';
+import type { ClientBody } from '../protocols/client-body.ts';
 import { rawStringsOf } from '../protocols/json-bytes.ts';
-import { withTopLevelModel } from '../protocols/json-model.ts';
 import { stringifyToBytes } from '../protocols/json-pieces.ts';
 import { kindFromOpenAIError } from '../protocols/openai/errors.ts';
 import type { PreparedProvider } from '../providers/index.ts';
@@ -25,8 +25,8 @@ export interface AttemptInput {
   maxTokens: number | undefined;
   /** The client's parsed body: forwarded as is (model rewritten) on the same protocol. Never modified. */
   body: Record<string, unknown>;
-  /** The body's bytes as received, when known: forwarded with `model` rewritten in place (src/protocols/json-model.ts). */
-  rawBody?: Buffer;
+  /** The body's bytes as received, when known: forwarded with `model` rewritten (src/protocols/client-body.ts). */
+  rawBody?: ClientBody;
   /** The request in the internal model, decoded on first use (translation only). */
   decode: () => ChatRequest;
   query: string;
@@ -79,9 +79,11 @@ const KEY_REFUSED_REST_MS = 5 * 60_000;
 /** From this request size, an upstream body is serialised in pieces (json-pieces.ts) instead of as one large string. */
 const SERIALISE_IN_PIECES_FROM = 64 * 1024;
 
-function serialise(body: unknown, rawBody: Buffer | undefined): string | Buffer {
-  // The client's long strings are copied from its bytes when its body was parsed from them (json-bytes.ts).
-  return rawBody !== undefined && rawBody.length >= SERIALISE_IN_PIECES_FROM ? stringifyToBytes(body, rawStringsOf(rawBody)) : JSON.stringify(body);
+function serialise(body: unknown, rawBody: ClientBody | undefined): string | Buffer {
+  // The client's long strings are copied from its bytes when its body was parsed from them (json-bytes.ts);
+  // once the bytes were rewritten in place they are another buffer, with no strings known.
+  const bytes = rawBody?.bytes;
+  return bytes !== undefined && bytes.length >= SERIALISE_IN_PIECES_FROM ? stringifyToBytes(body, rawStringsOf(bytes)) : JSON.stringify(body);
 }
 
 export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput): Promise<AttemptResult> {
@@ -94,7 +96,7 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
     // is rewritten (and max_tokens clamped when the deployment declares a limit):
     // in the bytes as received when it can be, else on a copy, re-serialised.
     const clamp = limit !== undefined && exceedsMaxTokens(input.body, limit);
-    const spliced = clamp || input.rawBody === undefined ? undefined : withTopLevelModel(input.rawBody, input.upstreamModel);
+    const spliced = clamp || input.rawBody === undefined ? undefined : input.rawBody.withModel(input.upstreamModel);
     if (spliced !== undefined) {
       payload = spliced;
     } else {

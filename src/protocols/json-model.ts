@@ -87,5 +87,8 @@ export function topLevelModelSpan(raw: Buffer): { start: number; end: number } |
 export function withTopLevelModel(raw: Buffer, model: string): Buffer | undefined {
   const span = topLevelModelSpan(raw);
   if (span === undefined) return undefined;
-  return Buffer.concat([raw.subarray(0, span.start), Buffer.from(JSON.stringify(model)), raw.subarray(span.end)]);
+  const value = Buffer.from(JSON.stringify(model));
+  // A public name that is the upstream's own needs no copy.
+  if (value.equals(raw.subarray(span.start, span.end))) return raw;
+  return Buffer.concat([raw.subarray(0, span.start), value, raw.subarray(span.end)]);
 }

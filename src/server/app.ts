@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Config } from '../config/index.ts';
 import { GatewayError, overloadedError } from '../errors.ts';
 import type { ProtocolName } from '../model/types.ts';
+import type { ClientBody } from '../protocols/client-body.ts';
 import { requestCost } from '../observability/cost.ts';
 import { parseTraceparent } from '../observability/trace-context.ts';
 import { moduleLogger, truncatedBody, type Logger } from '../observability/logger.ts';
@@ -208,7 +209,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     res: ServerResponse,
     body: Record<string, unknown>,
     requestId: string,
-    rawBody?: Buffer,
+    rawBody?: ClientBody,
   ): Promise<void> {
     const startedAt = performance.now();
     const summary: RequestSummary = { surface, attempts: [] };
@@ -257,7 +258,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       logger.error({ err, requestId }, 'unhandled error in the chat pipeline');
     }
   }
-  function serveChat(surface: ProtocolName, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, requestId: string, raw: Buffer): void {
+  function serveChat(surface: ProtocolName, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, requestId: string, raw: ClientBody): void {
     serveChatRequest(surface, req, res, body, requestId, raw).catch((err: unknown) => logger.error({ err, requestId }, 'unhandled error in the chat pipeline'));
   }
   // Reached only by requests that do not come through the server (app.inject): same checks, same handler.

@@ -18,6 +18,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from '../errors.ts';
 import type { ProtocolName } from '../model/types.ts';
+import { ClientBody } from '../protocols/client-body.ts';
 import { parseJsonBody } from './body.ts';
 import { writeError } from './error-shapes.ts';
 
@@ -33,7 +34,7 @@ export type ChatHandler = (
   res: ServerResponse,
   body: Record<string, unknown>,
   requestId: string,
-  raw: Buffer,
+  raw: ClientBody,
 ) => void;
 
 /** The surface of a chat request this door takes, or undefined for everything Fastify should route. */
@@ -90,10 +91,10 @@ export function takeChatRequest(
     chunks.push(chunk);
   };
   const onEnd = (): void => {
-    const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    const raw = ClientBody.fromChunks(chunks, size);
     let body: unknown;
     try {
-      body = parseJsonBody(raw, limits.maxNestingDepth);
+      body = parseJsonBody(raw.bytes, limits.maxNestingDepth);
     } catch (err) {
       return refuse(err instanceof GatewayError ? err : new GatewayError('SWY_ERR_BAD_JSON', 'The request body is not valid JSON.'));
     }

@@ -73,3 +73,48 @@ test('a large OpenAI body translated to Anthropic arrives with every text intact
   );
   assert.equal(seen?.headers['transfer-encoding'], undefined);
 });
+
+/** Two Anthropic deployments and an OpenAI one on the same mock; the first answers 503, so every request fails over. */
+function failoverYaml(second: string): (url: string) => string {
+  return (url) => `
+server: { host: 127.0.0.1, port: 0, bodyLimit: 1048576 }
+providers:
+  - { name: one, protocol: anthropic, baseUrl: "${url}", headers: { x-tag: one, x-mock-fault: "status:503" } }
+  - { name: two, protocol: anthropic, baseUrl: "${url}", headers: { x-tag: two } }
+  - { name: oai, protocol: openai, baseUrl: "${url}/v1", headers: { x-tag: oai } }
+models:
+  - { name: pair, deployments: [ { provider: one, model: m1 }, ${second} ] }
+routes: { default: pair }
+`;
+}
+
+test('failing over with a large body: the first attempt rewrote the body in place, the next one still gets it whole', async (t) => {
+  for (const second of ['{ provider: two, model: a-much-longer-upstream-model-name-for-the-second-deployment }', '{ provider: oai, model: upstream-gpt }']) {
+    const { gateway, mock } = await startStack(t, { yaml: failoverYaml(second) });
+    const texts = [bigText('first'), bigText('second')];
+    // `model` last, as the OpenAI SDK writes it: the rewrite then moves the end of the body.
+    const body = { max_tokens: 32, messages: [{ role: 'user', content: texts[0] }, { role: 'assistant', content: 'ok' }, { role: 'user', content: texts[1] }], model: 'pair' };
+    const res = await fetch(`${gateway.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(res.status, 200, await res.clone().text());
+    await res.arrayBuffer();
+    const [first, next] = mock.stats.last.slice(-2);
+    assert.equal(first?.headers['x-tag'], 'one');
+    assert.deepEqual(first?.body, { ...body, model: 'm1' });
+    if (second.includes('two')) {
+      assert.equal(next?.headers['x-tag'], 'two');
+      assert.deepEqual(next?.body, { ...body, model: 'a-much-longer-upstream-model-name-for-the-second-deployment' });
+    } else {
+      assert.equal(next?.headers['x-tag'], 'oai');
+      const sent = next?.body as { model: string; messages: Array<{ role: string; content: unknown }> };
+      assert.equal(sent.model, 'upstream-gpt');
+      assert.deepEqual(
+        sent.messages.map((m) => [m.role, m.content]),
+        [
+          ['user', texts[0]],
+          ['assistant', 'ok'],
+          ['user', texts[1]],
+        ],
+      );
+    }
+  }
+});

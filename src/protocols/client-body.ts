@@ -1,0 +1,88 @@
+/**
+ * A chat request's body as the client sent it, and the one change passthrough
+ * makes to it: the top-level `model` (src/protocols/json-model.ts).
+ *
+ * Rewriting `model` into a fresh copy of a 400 KB body is not the memcpy, it
+ * is the fresh memory: a new buffer of that size costs page faults and, being
+ * memory outside V8's heap, brings the next full garbage collection closer.
+ * So a body from `IN_PLACE_FROM` bytes is joined from its chunks into a buffer
+ * with `ROOM` spare bytes on each side, and the first rewrite happens in that
+ * buffer: the shorter side of the body (before or after the model's value)
+ * moves by the difference in length, and the new value is written between.
+ *
+ * After that rewrite `bytes` is the rewritten body, and it never changes
+ * again: undici may still be sending it, and a later attempt (failover, a
+ * hedged twin) reads it to make its own copy with its own model.
+ */
+import { topLevelModelSpan, withTopLevelModel } from './json-model.ts';
+
+/** From this size a body gets its own buffer with room to rewrite in place (below it, Node's buffer pool makes copies cheap). */
+export const IN_PLACE_FROM = 4 * 1024;
+/** Spare bytes before and after such a body: the most a model's JSON string may grow by in place. */
+export const ROOM = 256;
+
+export class ClientBody {
+  /** The body's bytes now: as received, or after the one in-place rewrite of `model`. */
+  bytes: Buffer;
+  /** Whether `bytes` sits in a buffer of ours with `ROOM` free on each side and was not rewritten yet. */
+  #roomy: boolean;
+
+  /** `roomy` only from `fromChunks`, which knows the buffer has the room. */
+  constructor(bytes: Buffer, roomy = false) {
+    this.bytes = bytes;
+    this.#roomy = roomy;
+  }
+
+  /** The body of these chunks (`size` bytes in all): small ones as they are or joined, larger ones copied into a buffer with room. */
+  static fromChunks(chunks: readonly Buffer[], size: number): ClientBody {
+    if (size < IN_PLACE_FROM) return new ClientBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), false);
+    // Copied even from one chunk: a socket's chunk may share its memory with the next request's bytes.
+    const whole = Buffer.allocUnsafe(size + 2 * ROOM);
+    let at = ROOM;
+    for (const chunk of chunks) at += chunk.copy(whole, at);
+    return new ClientBody(whole.subarray(ROOM, ROOM + size), true);
+  }
+
+  /**
+   * The body with its top-level `model` set to `model`, or undefined when the
+   * caller must re-serialise (json-model.ts says when). The first call may
+   * rewrite `bytes` in place; later ones return a copy.
+   */
+  withModel(model: string): Buffer | undefined {
+    if (this.#roomy) {
+      this.#roomy = false;
+      const rewritten = rewriteInPlace(this.bytes, model);
+      if (rewritten !== undefined) {
+        this.bytes = rewritten;
+        return rewritten;
+      }
+    }
+    return withTopLevelModel(this.bytes, model);
+  }
+}
+
+/**
+ * `body` with its model set to `model`, rewritten in the memory around it:
+ * a view of the same buffer, or undefined (nothing changed) when the model
+ * cannot be located for sure or the new value would need more than `ROOM`.
+ */
+function rewriteInPlace(body: Buffer, model: string): Buffer | undefined {
+  const span = topLevelModelSpan(body);
+  if (span === undefined) return undefined;
+  const value = Buffer.from(JSON.stringify(model));
+  const grow = value.length - (span.end - span.start);
+  if (grow > ROOM) return undefined;
+  if (grow === 0 && value.equals(body.subarray(span.start, span.end))) return body;
+  const whole = Buffer.from(body.buffer, body.byteOffset - ROOM, body.length + 2 * ROOM);
+  const start = ROOM;
+  if (span.start <= body.length - span.end) {
+    // The part before the model is the shorter one: it moves left (or right, when the name shrinks).
+    whole.copyWithin(start - grow, start, start + span.start);
+    value.copy(whole, start - grow + span.start);
+    return whole.subarray(start - grow, start + body.length);
+  }
+  // The part after the model is the shorter one: it moves right (or left).
+  whole.copyWithin(start + span.end + grow, start + span.end, start + body.length);
+  value.copy(whole, start + span.start);
+  return whole.subarray(start, start + body.length + grow);
+}
