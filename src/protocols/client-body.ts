@@ -5,8 +5,8 @@
  * Rewriting `model` into a fresh copy of a 400 KB body is not the memcpy, it
  * is the fresh memory: a new buffer of that size costs page faults and, being
  * memory outside V8's heap, brings the next full garbage collection closer.
- * So a body from `IN_PLACE_FROM` bytes is joined from its chunks into a buffer
- * with `ROOM` spare bytes on each side, and the first rewrite happens in that
+ * So a body from `IN_PLACE_FROM` bytes that arrived in several chunks (a large
+ * one always does) is joined into a buffer with `ROOM` spare bytes on each side, and the first rewrite happens in that
  * buffer: the shorter side of the body (before or after the model's value)
  * moves by the difference in length, and the new value is written between.
  *
@@ -33,10 +33,12 @@ export class ClientBody {
     this.#roomy = roomy;
   }
 
-  /** The body of these chunks (`size` bytes in all): small ones as they are or joined, larger ones copied into a buffer with room. */
+  /** The body of these chunks (`size` bytes in all): one chunk as it is; several joined, from `IN_PLACE_FROM` bytes with room. */
   static fromChunks(chunks: readonly Buffer[], size: number): ClientBody {
-    if (size < IN_PLACE_FROM) return new ClientBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), false);
-    // Copied even from one chunk: a socket's chunk may share its memory with the next request's bytes.
+    // One chunk is used as it is, never changed (it may share its memory with the socket's next
+    // bytes): a rewrite copies it. Several must be joined anyway, and then the room costs nothing.
+    if (chunks.length === 1) return new ClientBody(chunks[0]!, false);
+    if (size < IN_PLACE_FROM) return new ClientBody(Buffer.concat(chunks, size), false);
     const whole = Buffer.allocUnsafe(size + 2 * ROOM);
     let at = ROOM;
     for (const chunk of chunks) at += chunk.copy(whole, at);
