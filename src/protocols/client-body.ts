@@ -6,9 +6,10 @@
  * is the fresh memory: a new buffer of that size costs page faults and, being
  * memory outside V8's heap, brings the next full garbage collection closer.
  * So a body from `IN_PLACE_FROM` bytes that arrived in several chunks (a large
- * one always does) is joined into a buffer with `ROOM` spare bytes on each side, and the first rewrite happens in that
- * buffer: the shorter side of the body (before or after the model's value)
- * moves by the difference in length, and the new value is written between.
+ * one always does) is joined into a buffer with `ROOM` spare bytes on each
+ * side, and the first rewrite happens in that buffer: the shorter side of the
+ * body (before or after the model's value) moves by the difference in length,
+ * and the new value is written between.
  *
  * After that rewrite `bytes` is the rewritten body, and it never changes
  * again: undici may still be sending it, and a later attempt (failover, a
@@ -16,7 +17,7 @@
  */
 import { topLevelModelSpan, withTopLevelModel } from './json-model.ts';
 
-/** From this size a body gets its own buffer with room to rewrite in place (below it, Node's buffer pool makes copies cheap). */
+/** From this size a joined body gets room to be rewritten in place (below it, a copy costs a few microseconds). */
 export const IN_PLACE_FROM = 4 * 1024;
 /** Spare bytes before and after such a body: the most a model's JSON string may grow by in place. */
 export const ROOM = 256;
