@@ -98,7 +98,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       const server = createServer({ maxHeaderSize: options.maxHeaderSize }, (req, res) => {
         const surface = closing ? undefined : chatSurfaceOf(req);
         if (surface === undefined) return fastifyHandler(req, res);
-        takeChatRequest(surface, req, res, requestIdOf(req), intakeLimits, serveChat);
+        takeChatRequest(surface, req, res, requestIdOf(req), intakeLimits, serveChat, refuseChat);
       });
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
       server.requestTimeout = options.requestTimeoutMs;
@@ -202,15 +202,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     }
   }
 
-  /** One chat request, checked and parsed (by chat-intake.ts, or by Fastify for injected requests). */
-  async function serveChatRequest(
-    surface: ProtocolName,
-    req: IncomingMessage,
-    res: ServerResponse,
-    body: Record<string, unknown>,
-    requestId: string,
-    rawBody?: ClientBody,
-  ): Promise<void> {
+  /** A chat request's record; its log line and `finished` hooks run once its response has closed. */
+  function trackChat(surface: ProtocolName, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, requestId: string): ChatCall {
     const startedAt = performance.now();
     const summary: RequestSummary = { surface, attempts: [] };
     const url = req.url ?? '';
@@ -225,9 +218,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       startedAt,
       summary,
     };
-    if (rawBody !== undefined) call.rawBody = rawBody;
     const config = holder.current.config;
-    if (config.logging.bodies) requestLog.info({ requestId, surface, body: truncatedBody(call.body, config.logging.bodyMaxChars) }, 'request body');
     res.once('close', () => {
       const status = summary.status ?? res.statusCode;
       const latencyMs = performance.now() - startedAt;
@@ -235,6 +226,34 @@ export function buildApp(options: AppOptions): FastifyInstance {
       // The log line and the finished hooks run with the other requests that end in this turn.
       finishing.add(() => finishRequest(call, config, status, latencyMs, clientAborted));
     });
+    return call;
+  }
+
+  /**
+   * A chat request refused before it was parsed whole (bad JSON, content type,
+   * size): it gets its log line, metrics and ledger event like any other.
+   */
+  function refuseChat(surface: ProtocolName, req: IncomingMessage, res: ServerResponse, requestId: string, error: GatewayError): void {
+    const { summary } = trackChat(surface, req, res, {}, requestId);
+    summary.status = error.status;
+    summary.error = error.code;
+    writeError(res, surface, error, requestId);
+  }
+
+  /** One chat request, checked and parsed (by chat-intake.ts, or by Fastify for injected requests). */
+  async function serveChatRequest(
+    surface: ProtocolName,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Record<string, unknown>,
+    requestId: string,
+    rawBody?: ClientBody,
+  ): Promise<void> {
+    const call = trackChat(surface, req, res, body, requestId);
+    const summary = call.summary;
+    if (rawBody !== undefined) call.rawBody = rawBody;
+    const config = holder.current.config;
+    if (config.logging.bodies) requestLog.info({ requestId, surface, body: truncatedBody(call.body, config.logging.bodyMaxChars) }, 'request body');
     try {
       // Authentication and limits come first: a refused request costs no slot and no routing.
       // A hook that answers synchronously costs no turn of the microtask queue.
@@ -265,7 +284,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const chatRoute = (surface: ProtocolName) => async (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
     const invalid = invalidChatBody(request.body);
-    if (invalid !== undefined) return writeError(reply.raw, surface, invalid, request.id);
+    if (invalid !== undefined) return refuseChat(surface, request.raw, reply.raw, request.id, invalid);
     await serveChatRequest(surface, request.raw, reply.raw, request.body as Record<string, unknown>, request.id);
   };
   app.addHook('preClose', (done) => {

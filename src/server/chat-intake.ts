@@ -13,14 +13,15 @@
  * content-length says so), only `application/json` is accepted, the body is
  * parsed once (src/server/body.ts) and must be an object with a non-empty
  * string `model` and an array `messages`; every failure is a GatewayError
- * written in the client's protocol with its request id.
+ * handed to the refusal handler, which answers it in the client's protocol with
+ * its request id and records the request like any other (log line, metrics,
+ * ledger).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from '../errors.ts';
 import type { ProtocolName } from '../model/types.ts';
 import { ClientBody } from '../protocols/client-body.ts';
 import { parseJsonBody } from './body.ts';
-import { writeError } from './error-shapes.ts';
 
 export interface IntakeLimits {
   bodyLimit: number;
@@ -36,6 +37,9 @@ export type ChatHandler = (
   requestId: string,
   raw: ClientBody,
 ) => void;
+
+/** Answers a request refused before it was parsed whole, with `error` (and records it). */
+export type RefusalHandler = (surface: ProtocolName, req: IncomingMessage, res: ServerResponse, requestId: string, error: GatewayError) => void;
 
 /** The surface of a chat request this door takes, or undefined for everything Fastify should route. */
 export function chatSurfaceOf(req: IncomingMessage): ProtocolName | undefined {
@@ -56,12 +60,13 @@ export function takeChatRequest(
   requestId: string,
   limits: IntakeLimits,
   handle: ChatHandler,
+  refused: RefusalHandler,
 ): void {
   const refuse = (error: GatewayError, closeConnection = false): void => {
     if (res.headersSent || res.destroyed) return;
     // A body left unread would have to be drained to keep the connection: close it instead.
     if (closeConnection) res.shouldKeepAlive = false;
-    writeError(res, surface, error, requestId);
+    refused(surface, req, res, requestId, error);
   };
   const headers = req.headers;
   const declared = headers['content-length'];

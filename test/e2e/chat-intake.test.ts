@@ -79,6 +79,37 @@ test('a chunked body that grows past the limit gets a 413', async (t) => {
   assert.match(reply, /SWY_ERR_BODY_TOO_LARGE/);
 });
 
+test('a request refused at the door still gets its log line and is counted in /metrics', async (t) => {
+  const { gateway, logs } = await startStack(t);
+  const refusals: Array<{ path: string; type: string; body: string; status: number; code: string }> = [
+    { path: '/v1/messages', type: 'application/json', body: '{"model":"claude-mock",', status: 400, code: 'SWY_ERR_BAD_JSON' },
+    { path: '/v1/chat/completions', type: 'text/plain', body: valid, status: 400, code: 'SWY_ERR_BAD_CONTENT_TYPE' },
+    { path: '/v1/messages', type: 'application/json', body: JSON.stringify({ model: 'claude-mock' }), status: 400, code: 'SWY_ERR_INVALID_REQUEST' },
+    { path: '/v1/messages', type: 'application/json', body: JSON.stringify({ model: 'claude-mock', messages: [], pad: 'x'.repeat(1_100_000) }), status: 413, code: 'SWY_ERR_BODY_TOO_LARGE' },
+  ];
+  for (const r of refusals) {
+    const res = await fetch(`${gateway.url}${r.path}`, { method: 'POST', headers: { 'content-type': r.type }, body: r.body });
+    assert.equal(res.status, r.status, r.code);
+    await res.arrayBuffer();
+    const requestId = res.headers.get('x-request-id');
+    assert.ok(requestId !== null);
+    // The line is written once the response has closed, with the other requests of that turn.
+    for (let i = 0; i < 50 && !logs.some((l) => l.requestId === requestId); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const line = logs.find((l) => l.msg === 'request' && l.requestId === requestId);
+    assert.ok(line, `a request line for ${r.code}`);
+    assert.equal(line.status, r.status);
+    assert.equal(line.error, r.code);
+    assert.equal(line.surface, r.path === '/v1/messages' ? 'anthropic' : 'openai');
+  }
+  const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+  const refused = metrics.split('\n').filter((l) => l.startsWith('switchyard_requests_total{') && l.includes('status_class="4xx"'));
+  assert.equal(
+    refused.reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0),
+    refusals.length,
+    refused.join('\n'),
+  );
+});
+
 test('other methods on the chat paths still get a 405 with Allow', async (t) => {
   const { gateway } = await startStack(t);
   const res = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'GET' });

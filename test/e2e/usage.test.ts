@@ -129,6 +129,14 @@ test('every finished chat request becomes a usage event: tokens as the client sa
   assert.equal(refused.status, 401);
   const failed = await postJson(`${gateway.url}/v1/messages`, { ...anthropicBody, model: 'bad-mock' }, { 'x-request-id': `${id}-failed`, ...asAcme });
   assert.equal(failed.status, 400);
+  // Refused before its body was even parsed: still a request, still recorded.
+  const malformed = await fetch(`${gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': `${id}-malformed`, ...asAcme },
+    body: '{"model":"claude-mock","messages":[',
+  });
+  assert.equal(malformed.status, 400);
+  await malformed.arrayBuffer();
   await ledger.flush();
 
   const usage = ok.json.usage as { input_tokens: number; output_tokens: number };
@@ -186,7 +194,14 @@ test('every finished chat request becomes a usage event: tokens as the client sa
   assert.equal(failedRow.error, 'SWY_ERR_UPSTREAM_STATUS');
   assert.equal(failedRow.output_tokens, 0);
   assert.equal(failedRow.tenant_id, acme.id);
-  assert.equal(await countEvents(db), 4);
+  const malformedRow = await rowFor(db, `${id}-malformed`);
+  assert.equal(malformedRow.status, 400);
+  assert.equal(malformedRow.error, 'SWY_ERR_BAD_JSON');
+  assert.equal(malformedRow.surface, 'anthropic');
+  assert.equal(malformedRow.model, null);
+  assert.equal(malformedRow.tenant_id, null, 'refused before authentication');
+  assert.equal(malformedRow.attempts, 0);
+  assert.equal(await countEvents(db), 5);
   const stored = JSON.stringify(await db.all('SELECT * FROM usage_events'));
   assert.ok(!stored.includes(acmeKey.secret), 'no key secret in the ledger');
 });
