@@ -22,7 +22,7 @@ import { parseJsonBody } from './body.ts';
 import { FinishingQueue } from './finishing.ts';
 import { chatSurfaceOf, invalidChatBody, takeChatRequest } from './chat-intake.ts';
 import { errorPayload, requestIdHeaders, toGatewayError, writeError } from './error-shapes.ts';
-import { handleCountTokens, listModels } from './info-routes.ts';
+import { findModel, handleCountTokens, listModels } from './info-routes.ts';
 
 export interface AppOptions {
   holder: StateHolder;
@@ -306,6 +306,18 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
   app.get('/v1/models', async (request, reply) => {
     reply.headers(requestIdHeaders('openai', request.id)).send(listModels(holder.current));
+  });
+  // Both SDKs' `models.retrieve`. The id may hold slashes (`accounts/x/models/y`), hence the wildcard.
+  app.get('/v1/models/*', async (request, reply) => {
+    const id = (request.params as { '*': string })['*'];
+    const surface: ProtocolName = request.headers['anthropic-version'] === undefined ? 'openai' : 'anthropic';
+    const model = findModel(holder.current, id);
+    if (model === undefined) {
+      reply.hijack();
+      const message = `The model '${id}' is not configured on this gateway; GET /v1/models lists those that are.`;
+      return writeError(reply.raw, surface, new GatewayError('SWY_ERR_NOT_FOUND', message), request.id);
+    }
+    reply.headers(requestIdHeaders(surface, request.id)).send(model);
   });
   for (const extension of options.extensions ?? []) extension.routes?.(app);
   app.get('/health', async () => ({ status: 'ok' }));

@@ -12,21 +12,37 @@ import type { UpstreamPools } from '../upstream/pools.ts';
  * plus Anthropic's `type`, `display_name`, `created_at`, `has_more`, `first_id`, `last_id`.
  */
 export function listModels(state: GatewayState): Record<string, unknown> {
+  const data = [...modelNames(state)].map(modelEntry);
+  return { object: 'list', data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+}
+
+/** One model as `GET /v1/models/{id}` answers it (both SDKs' `models.retrieve`), or undefined when it is not listed. */
+export function findModel(state: GatewayState, id: string): Record<string, unknown> | undefined {
+  return modelNames(state).has(id) ? modelEntry(id) : undefined;
+}
+
+/** The public model names, and `provider,model` for each model a provider declares. */
+function modelNames(state: GatewayState): Set<string> {
   const names = new Set<string>(state.router.models());
   for (const provider of state.config.providers) {
     for (const model of provider.models ?? []) names.add(`${provider.name},${model}`);
   }
-  const created = 1_700_000_000;
-  const data = [...names].map((id) => ({
+  return names;
+}
+
+const CREATED = 1_700_000_000;
+
+/** An entry both protocols read: OpenAI's `object`/`created`/`owned_by`, Anthropic's `type`/`created_at`/`display_name`. */
+function modelEntry(id: string): { id: string } & Record<string, unknown> {
+  return {
     id,
     object: 'model',
     type: 'model',
-    created,
-    created_at: new Date(created * 1000).toISOString(),
+    created: CREATED,
+    created_at: new Date(CREATED * 1000).toISOString(),
     owned_by: 'switchyard',
     display_name: id,
-  }));
-  return { object: 'list', data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+  };
 }
 
 /**

@@ -3,8 +3,9 @@
  *
  * Chat requests (`admit`): an API key (`x-api-key` or `Authorization: Bearer`)
  * or a JWT → `call.principal`; scopes (models, route rules) are checked once
- * routing has decided (`routed`). `/v1/models` and `/v1/messages/count_tokens`
- * need the same credential; `/admin/*` needs an admin key (admin-scope.ts).
+ * routing has decided (`routed`). `/v1/models` (and `/v1/models/{id}`) and
+ * `/v1/messages/count_tokens` need the same credential; `/admin/*` needs an
+ * admin key (admin-scope.ts).
  *
  * When is authentication required? `auth.mode`:
  *  - `auto` (default): bound to loopback, the gateway runs open (one person, no
@@ -226,7 +227,7 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
         const url = request.url;
         const q = url.indexOf('?');
         const path = q === -1 ? url : url.slice(0, q);
-        if (!path.startsWith('/admin/') && !CLIENT_PATHS.has(path)) return done();
+        if (!path.startsWith('/admin/') && !CLIENT_PATHS.has(path) && !path.startsWith('/v1/models/')) return done();
         void check(request, reply, path).then(() => done());
       });
       const openapi = collectOpenApi(app, { title: 'Switchyard admin API', version: '1' });

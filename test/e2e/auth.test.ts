@@ -62,6 +62,8 @@ test('once a key exists, requests without one get 401 in their own protocol, and
   const models = await fetch(`${gateway.url}/v1/models`);
   assert.equal(models.status, 401);
   assert.equal((await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status, 200);
+  assert.equal((await fetch(`${gateway.url}/v1/models/claude-mock`)).status, 401);
+  assert.equal((await fetch(`${gateway.url}/v1/models/claude-mock`, { headers: { 'x-api-key': secret } })).status, 200);
 
   const line = logs.find((l) => l.msg === 'request' && l.status === 200);
   assert.equal(line?.tenant, 'acme');

@@ -215,6 +215,30 @@ test('models, health, ready and count_tokens answer', async (t) => {
   assert.ok((count.json.input_tokens as number) > 0);
 });
 
+test('a model is retrieved by its id, slashes and provider prefix included; an unknown one is a 404 in the caller\'s shape', async (t) => {
+  const { gateway } = await startStack(t, {
+    yaml: (url) => defaultYaml(url).replace('quirks: { reasoningEffort: true } }', 'quirks: { reasoningEffort: true }, models: ["accounts/acme/models/llama-70b"] }'),
+  });
+  const get = async (id: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${gateway.url}/v1/models/${id}`, { headers });
+    return { status: res.status, id: res.headers.get('x-request-id'), body: (await res.json()) as Record<string, unknown> };
+  };
+  const listed = await get('claude-mock');
+  assert.equal(listed.status, 200);
+  assert.equal(listed.body.id, 'claude-mock');
+  const nested = await get('oai,accounts/acme/models/llama-70b');
+  assert.equal(nested.status, 200);
+  assert.equal(nested.body.id, 'oai,accounts/acme/models/llama-70b');
+  const openaiMissing = await get('nope');
+  assert.equal(openaiMissing.status, 404);
+  assert.equal((openaiMissing.body.error as { type: string }).type, 'not_found_error');
+  assert.ok(openaiMissing.id);
+  const anthropicMissing = await get('nope', { 'anthropic-version': '2023-06-01' });
+  assert.equal(anthropicMissing.status, 404);
+  assert.equal(anthropicMissing.body.type, 'error');
+  assert.equal((anthropicMissing.body.error as { type: string }).type, 'not_found_error');
+});
+
 test('one log line per request names the rule and deployment and never a key', async (t) => {
   const { gateway, logs } = await startStack(t);
   const res = await postJson(`${gateway.url}/v1/messages`, ask('claude-haiku-4-5-20251001'), { 'x-api-key': 'client-secret-key' });

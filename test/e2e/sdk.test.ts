@@ -139,3 +139,36 @@ test('Anthropic SDK gets parallel tool_use blocks with correct indexes when tran
   assert.deepEqual(uses.map((u) => (u.type === 'tool_use' ? u.name : '')), ['get_weather', 'get_time']);
   assert.equal(final.stop_reason, 'tool_use');
 });
+
+test('both SDKs list the models and retrieve one; an unknown one is their NotFoundError', async (t) => {
+  const { gateway } = await startStack(t);
+  const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: 'client-key', maxRetries: 0 });
+  const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+
+  const anthropicIds: string[] = [];
+  for await (const model of anthropic.models.list()) anthropicIds.push(model.id);
+  const openaiIds: string[] = [];
+  for await (const model of openai.models.list()) openaiIds.push(model.id);
+  assert.deepEqual(anthropicIds.sort(), ['claude-mock', 'gpt-mock']);
+  assert.deepEqual(openaiIds.sort(), ['claude-mock', 'gpt-mock']);
+
+  const claude = await anthropic.models.retrieve('claude-mock');
+  assert.equal(claude.id, 'claude-mock');
+  assert.equal(claude.type, 'model');
+  assert.equal(typeof claude.created_at, 'string');
+  const gpt = await openai.models.retrieve('gpt-mock');
+  assert.equal(gpt.id, 'gpt-mock');
+  assert.equal(gpt.object, 'model');
+
+  await assert.rejects(anthropic.models.retrieve('no-such-model'), (err: unknown) => {
+    assert.ok(err instanceof Anthropic.NotFoundError, String(err));
+    assert.match(err.message, /no-such-model/);
+    assert.equal((err.error as { type?: string }).type, 'error', 'the Anthropic error shape');
+    return true;
+  });
+  await assert.rejects(openai.models.retrieve('no-such-model'), (err: unknown) => {
+    assert.ok(err instanceof OpenAI.NotFoundError, String(err));
+    assert.match(err.message, /no-such-model/);
+    return true;
+  });
+});
