@@ -1,5 +1,5 @@
 /**
- * `node bench/compare.ts A.json B.json`: per-metric ratios B ÷ A between two
+ * `npm run bench:compare -- A.json B.json`: per-metric ratios B ÷ A between two
  * bench results, with the direction that counts as better for each metric.
  */
 import { evaluateGoals } from './lib/goals.ts';
@@ -161,7 +161,7 @@ export function formatComparison(fileA: string, a: BenchResult, fileB: string, b
 if (import.meta.main) {
   const [fileA, fileB] = process.argv.slice(2);
   if (fileA === undefined || fileB === undefined) {
-    process.stderr.write('Usage: node bench/compare.ts A.json B.json   (prints B ÷ A per metric)\n');
+    process.stderr.write('Usage: npm run bench:compare -- A.json B.json   (prints B ÷ A per metric)\n');
     process.exitCode = 2;
   } else {
     try {

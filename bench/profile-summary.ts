@@ -1,5 +1,5 @@
 /**
- * `node bench/profile-summary.ts FILE.cpuprofile [--top N]`: the functions and
+ * `npm run bench:profile-summary -- FILE.cpuprofile [--top N]`: the functions and
  * origins (packages, node internals, our files) with the most self time in a
  * V8 CPU profile, e.g. the one `npm run bench -- --profile` keeps.
  */
@@ -11,7 +11,7 @@ try {
   const top = Number(values.top);
   const file = positionals[0];
   if (file === undefined || !Number.isInteger(top) || top < 1) {
-    process.stderr.write('Usage: node bench/profile-summary.ts FILE.cpuprofile [--top N]\n');
+    process.stderr.write('Usage: npm run bench:profile-summary -- FILE.cpuprofile [--top N]\n');
     process.exitCode = 2;
   } else {
     process.stdout.write(`${formatSummary(summariseProfile(readProfile(file)), top)}\n`);
