@@ -211,7 +211,9 @@ async function start(argv: string[], slot: number | undefined): Promise<number> 
   // Logged last: once a supervisor reads this line, every signal handler is in place.
   const source = configFile ?? (mock === undefined ? '(provider keys from the environment)' : '(built-in example)');
   if (link === undefined) {
-    logger.info({ url: gateway.url, config: source }, `Switchyard listening on ${gateway.url}`);
+    // The dashboard's address too, so a newcomer finds it without reading on.
+    const dashboard = gateway.extensions.some((e) => e.name === 'ui') ? `${gateway.url}/ui` : undefined;
+    logger.info({ url: gateway.url, config: source, dashboard }, `Switchyard listening on ${gateway.url}${dashboard === undefined ? '' : ` (dashboard: ${dashboard})`}`);
   } else {
     logger.info({ url: gateway.url, config: source, pid: process.pid }, `worker ${link.workerId} serving on ${gateway.url}`);
     link.listening(gateway.url);

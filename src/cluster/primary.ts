@@ -241,7 +241,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     });
   }
   // Logged last, as by a single process: once a supervisor reads this line, every worker serves.
-  logger.info({ url, workers, config: configFile ?? '(no file)' }, `Switchyard listening on ${url} (${workers} workers)`);
+  const dashboard = config.ui.enabled ? `${url}/ui` : undefined;
+  logger.info(
+    { url, workers, config: configFile ?? '(no file)', dashboard },
+    `Switchyard listening on ${url} (${workers} workers)${dashboard === undefined ? '' : `, dashboard: ${dashboard}`}`,
+  );
   return 0;
 }
 

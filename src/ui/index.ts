@@ -96,6 +96,11 @@ export async function uiExtension(context: ExtensionContext, options: UiExtensio
       prices = priceTableFromConfig(state.config);
     },
     routes(app: FastifyInstance) {
+      // A browser pointed at the gateway's own address lands on the dashboard; API clients get the usual 404.
+      app.get('/', async (request, reply) => {
+        if (request.headers.accept?.includes('text/html') === true) return reply.redirect('/ui', 302);
+        return reply.callNotFound();
+      });
       for (const [path, asset] of assets) {
         app.get(path, async (_request, reply) => sendAsset(reply, asset));
         if (path === '/ui') app.get('/ui/', async (_request, reply) => sendAsset(reply, asset));

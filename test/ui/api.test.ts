@@ -52,8 +52,19 @@ test('with no admin key configured the data is closed, and the message says how 
   assert.match((res.json.error as { message: string }).message, /no admin key is configured/);
 });
 
+test('a browser at the gateway\'s own address is sent to the dashboard; an API client gets a 404', async (t) => {
+  const { gateway } = await startStack(t);
+  const browser = await fetch(`${gateway.url}/`, { headers: { accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8' }, redirect: 'manual' });
+  assert.equal(browser.status, 302);
+  assert.equal(browser.headers.get('location'), '/ui');
+  const api = await getJson(`${gateway.url}/`);
+  assert.equal(api.status, 404);
+  assert.equal((api.json.error as { type: string }).type, 'not_found_error');
+});
+
 test('ui.enabled: false serves no dashboard', async (t) => {
   const { gateway } = await startStack(t, { yaml: (url) => defaultYaml(url, `admin: { apiKeys: ["${KEY}"] }\nui: { enabled: false }`) });
+  assert.equal((await fetch(`${gateway.url}/`, { headers: { accept: 'text/html' }, redirect: 'manual' })).status, 404);
   assert.equal((await fetch(`${gateway.url}/ui`)).status, 404);
   assert.equal((await fetch(`${gateway.url}/ui/api/snapshot`, { headers: { 'x-api-key': KEY } })).status, 404);
 });
