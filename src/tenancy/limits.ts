@@ -219,7 +219,7 @@ export class LimitsEnforcer implements GatewayExtension {
 
   #enforce(call: ChatCall, decision: RouteDecision, scopes: readonly ScopePlan[]): Promise<void> | undefined {
     const now = Date.now();
-    const inputTokens = estimateInputTokens(call.body);
+    const inputTokens = estimateInputTokens(call.body, call.rawBody?.bytes.length);
     const needsCost = scopes.some((s) => s.dayNanos !== undefined || s.monthNanos !== undefined);
     const period = periodsAt(now);
     const admission: Admission = {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryLimitBackend, slidingCount, WINDOW_MS, IN_FLIGHT_RETRY_MS, type Admission, type ScopePlan } from '../../src/tenancy/limits-backend.ts';
-import { estimateInputTokens } from '../../src/tenancy/limits-estimate.ts';
+import { estimateInputTokens, RAW_LENGTH_FROM } from '../../src/tenancy/limits-estimate.ts';
 import { periodsAt } from '../../src/tenancy/limits.ts';
-import { countTokens } from '../../src/routing/tokens.ts';
+import { countTokens, IMAGE_TOKENS } from '../../src/routing/tokens.ts';
 import { decodeRequest } from '../../src/translate/index.ts';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0); // a window start
@@ -135,6 +135,26 @@ test('the input estimate is close to the real tokenizer for text and counts imag
   // CJK text: about a token per character, not a third of one.
   const cjk = estimateInputTokens({ model: 'm', messages: [{ role: 'user', content: '漢字'.repeat(500) }] });
   assert.ok(cjk >= 1000, String(cjk));
+});
+
+test('a large body is estimated from its length, a little above the measured estimate, with images still at a fixed size', () => {
+  const turn = (i: number): string => `Turn ${i}: "quoted" code\n\tif (x) { return 'ünïcödé 中文 😀'; }\n${'plain words of a long conversation. '.repeat(40)}`;
+  const messages = Array.from({ length: 120 }, (_, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content: turn(i) }));
+  const body = { model: 'm', max_tokens: 10, system: turn(-1), messages };
+  const raw = Buffer.byteLength(JSON.stringify(body));
+  assert.ok(raw >= RAW_LENGTH_FROM);
+  const measured = estimateInputTokens(body);
+  const fromLength = estimateInputTokens(body, raw);
+  assert.ok(fromLength >= measured && fromLength < measured * 1.1, `from length ${fromLength}, measured ${measured}`);
+  // Below the threshold the strings are measured as before.
+  assert.equal(estimateInputTokens(body, RAW_LENGTH_FROM - 1), measured);
+
+  const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(1_000_000) } };
+  const withImage = { ...body, messages: [...messages, { role: 'user', content: [image, { type: 'text', text: 'and this?' }] }] };
+  const withImageRaw = Buffer.byteLength(JSON.stringify(withImage));
+  const estimate = estimateInputTokens(withImage, withImageRaw);
+  assert.ok(estimate < fromLength + IMAGE_TOKENS + 100, `an image is ~${IMAGE_TOKENS} tokens, not its base64 length: ${estimate} vs ${fromLength}`);
+  assert.ok(estimate > fromLength, String(estimate));
 });
 
 test('periods are UTC days and months with their ends', () => {
