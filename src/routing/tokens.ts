@@ -282,12 +282,15 @@ export function lowerBoundTokens(text: string, enough = Infinity): number {
 export function exceedsTokens(req: ChatRequest, threshold: number): boolean {
   const { fixed, texts } = collect(req);
   if (fixed > threshold) return true;
-  const bytes = texts.map((text) => Buffer.byteLength(text, 'utf8'));
-  let upper = fixed;
-  for (const b of bytes) upper += b;
-  if (upper <= threshold) return false;
+  // A text has at least as many UTF-8 bytes as UTF-16 units: when the lengths alone pass the
+  // threshold the byte bound cannot settle it, and a long context skips measuring its bytes.
+  let chars = fixed;
+  for (const text of texts) chars += text.length;
+  const utf8 = (): number[] => texts.map((text) => Buffer.byteLength(text, 'utf8'));
+  let bytes = chars > threshold ? undefined : utf8();
+  if (bytes !== undefined && bytes.reduce((sum, b) => sum + b, fixed) <= threshold) return false;
   // Longest texts first: they move the bounds most.
-  const order = texts.map((_, i) => i).sort((a, b) => (bytes[b] as number) - (bytes[a] as number));
+  const order = texts.map((_, i) => i).sort((a, b) => (texts[b] as string).length - (texts[a] as string).length);
   const lower = new Array<number>(texts.length).fill(0);
   let low = fixed;
   for (const i of order) {
@@ -295,6 +298,8 @@ export function exceedsTokens(req: ChatRequest, threshold: number): boolean {
     low += lower[i] as number;
     if (low > threshold) return true;
   }
+  bytes ??= utf8();
+  let upper = bytes.reduce((sum, b) => sum + b, fixed);
   // Between the bounds: replace each text's bounds by its count until they agree.
   for (const i of order) {
     const count = countTextTokens(texts[i] as string);

@@ -123,6 +123,21 @@ test('the lower bound never exceeds the token count', () => {
   }
 });
 
+test('exceedsTokens gives the full count\'s answer for any texts and threshold, around the count, the lengths and the bytes', () => {
+  const texts = fc.array(fc.oneof(edgyText, fc.string({ unit: 'binary', maxLength: 80 })), { minLength: 1, maxLength: 5 });
+  fc.assert(
+    fc.property(texts, fc.integer({ min: -3, max: 3 }), fc.constantFrom('count', 'chars', 'bytes'), (parts, offset, around) => {
+      const req = request({ messages: parts.map((text) => userText(text)) });
+      const count = countTokens(req);
+      const chars = parts.reduce((sum, text) => sum + text.length, 0);
+      const bytes = parts.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
+      const threshold = Math.max(0, (around === 'count' ? count : around === 'chars' ? chars : bytes) + offset);
+      return exceedsTokens(req, threshold) === count > threshold;
+    }),
+    { numRuns: 1500 },
+  );
+});
+
 test('the lower bound is most of the count on code and prose, and stops early when asked', () => {
   for (const file of ['README.md', 'src/routing/index.ts', 'src/config/schema.ts']) {
     const text = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
