@@ -52,29 +52,26 @@ export class ClientBody {
    * rewrite `bytes` in place; later ones return a copy.
    */
   withModel(model: string): Buffer | undefined {
-    if (this.#roomy) {
-      this.#roomy = false;
-      const rewritten = rewriteInPlace(this.bytes, model);
-      if (rewritten !== undefined) {
-        this.bytes = rewritten;
-        return rewritten;
-      }
-    }
-    return withTopLevelModel(this.bytes, model);
+    const roomy = this.#roomy;
+    this.#roomy = false;
+    if (!roomy) return withTopLevelModel(this.bytes, model);
+    const span = topLevelModelSpan(this.bytes);
+    if (span === undefined) return undefined;
+    const value = Buffer.from(JSON.stringify(model));
+    // A name longer than the room allows (rare): a copy, as for a body without room.
+    if (value.length - (span.end - span.start) > ROOM) return withTopLevelModel(this.bytes, model);
+    this.bytes = rewriteInPlace(this.bytes, span, value);
+    return this.bytes;
   }
 }
 
 /**
- * `body` with its model set to `model`, rewritten in the memory around it:
- * a view of the same buffer, or undefined (nothing changed) when the model
- * cannot be located for sure or the new value would need more than `ROOM`.
+ * `body` with the model's value at `span` replaced by `value` (the JSON
+ * string, at most `ROOM` bytes longer), rewritten in the memory around it:
+ * a view of the same buffer.
  */
-function rewriteInPlace(body: Buffer, model: string): Buffer | undefined {
-  const span = topLevelModelSpan(body);
-  if (span === undefined) return undefined;
-  const value = Buffer.from(JSON.stringify(model));
+function rewriteInPlace(body: Buffer, span: { start: number; end: number }, value: Buffer): Buffer {
   const grow = value.length - (span.end - span.start);
-  if (grow > ROOM) return undefined;
   if (grow === 0 && value.equals(body.subarray(span.start, span.end))) return body;
   const whole = Buffer.from(body.buffer, body.byteOffset - ROOM, body.length + 2 * ROOM);
   const start = ROOM;
