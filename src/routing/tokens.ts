@@ -288,7 +288,8 @@ export function exceedsTokens(req: ChatRequest, threshold: number): boolean {
   for (const text of texts) chars += text.length;
   const utf8 = (): number[] => texts.map((text) => Buffer.byteLength(text, 'utf8'));
   let bytes = chars > threshold ? undefined : utf8();
-  if (bytes !== undefined && bytes.reduce((sum, b) => sum + b, fixed) <= threshold) return false;
+  let upper = bytes === undefined ? undefined : bytes.reduce((sum, b) => sum + b, fixed);
+  if (upper !== undefined && upper <= threshold) return false;
   // Longest texts first: they move the bounds most.
   const order = texts.map((_, i) => i).sort((a, b) => (texts[b] as string).length - (texts[a] as string).length);
   const lower = new Array<number>(texts.length).fill(0);
@@ -299,7 +300,7 @@ export function exceedsTokens(req: ChatRequest, threshold: number): boolean {
     if (low > threshold) return true;
   }
   bytes ??= utf8();
-  let upper = bytes.reduce((sum, b) => sum + b, fixed);
+  upper ??= bytes.reduce((sum, b) => sum + b, fixed);
   // Between the bounds: replace each text's bounds by its count until they agree.
   for (const i of order) {
     const count = countTextTokens(texts[i] as string);
