@@ -76,6 +76,18 @@ function requestIdOf(req: IncomingMessage): string {
   return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : `${REQUEST_ID_PREFIX}${(++requestCounter).toString(36)}`;
 }
 
+/**
+ * The protocol of a request the HTTP parser refused, from the start of the bytes
+ * it could not parse: the request line is there when the headers overflowed in the
+ * first read, which is all a best guess can use.
+ */
+function surfaceOfRawPacket(raw: unknown): ProtocolName {
+  if (!Buffer.isBuffer(raw)) return 'openai';
+  const line = raw.subarray(0, 64).toString('latin1');
+  const path = line.slice(line.indexOf(' ') + 1);
+  return path.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+}
+
 /** Fastify's default, kept now that the gateway creates the server itself. */
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
@@ -104,19 +116,27 @@ export function buildApp(options: AppOptions): FastifyInstance {
       server.requestTimeout = options.requestTimeoutMs;
       return server;
     },
+    // Node's parser refused the request before there was one (bad request line,
+    // headers over maxHeaderSize): answer in JSON with a request id, and log it.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
-      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-      const error = tooLarge
-        ? new GatewayError('SWY_ERR_HEADERS_TOO_LARGE', 'The request headers are too large.')
-        : new GatewayError('SWY_ERR_INVALID_REQUEST', 'The HTTP request is malformed.');
       if (!socket.writable || err.code === 'ECONNRESET') {
         socket.destroy();
         return;
       }
-      const body = JSON.stringify(errorPayload('openai', error, ''));
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const error = tooLarge
+        ? new GatewayError('SWY_ERR_HEADERS_TOO_LARGE', 'The request headers are too large.')
+        : new GatewayError('SWY_ERR_INVALID_REQUEST', 'The HTTP request is malformed.');
+      const requestId = `${REQUEST_ID_PREFIX}${(++requestCounter).toString(36)}`;
+      const surface = surfaceOfRawPacket((err as { rawPacket?: unknown }).rawPacket);
+      requestLog.info({ requestId, status: error.status, error: error.code, parserError: err.code, remoteAddress: socket.remoteAddress }, 'request refused by the HTTP parser');
+      const body = JSON.stringify(errorPayload(surface, error, requestId));
       const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
+      const idHeaders = Object.entries(requestIdHeaders(surface, requestId))
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('');
       socket.end(
-        `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${idHeaders}Connection: close\r\n\r\n${body}`,
       );
     },
   });

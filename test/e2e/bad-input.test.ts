@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import { postJson, startStack } from './stack.ts';
 
@@ -71,7 +72,37 @@ test('oversized headers get a 431 with a JSON body and the gateway keeps serving
     body: Buffer.from(JSON.stringify(valid)),
   });
   assert.equal(res.status, 431);
-  assert.ok((JSON.parse(res.body) as { error: unknown }).error);
+  const body = JSON.parse(res.body) as { type: string; error: { type: string }; request_id: string };
+  // The request line names /v1/messages: the Anthropic shape, with a request id.
+  assert.equal(body.type, 'error');
+  assert.equal(body.error.type, 'invalid_request_error');
+  assert.match(String(res.headers['x-request-id']), /^req_/);
+  assert.equal(body.request_id, res.headers['x-request-id']);
+  const openai = await rawRequest(`${gateway.url}/v1/chat/completions`, {
+    headers: { 'content-type': 'application/json', 'x-big': 'a'.repeat(40_000) },
+    body: Buffer.from(JSON.stringify(valid)),
+  });
+  assert.equal(openai.status, 431);
+  assert.ok((JSON.parse(openai.body) as { error: { message: string } }).error.message);
+  assert.match(String(openai.headers['x-request-id']), /^req_/);
+  const ok = await postJson(`${gateway.url}/v1/messages`, valid);
+  assert.equal(ok.status, 200);
+});
+
+test('a malformed request line gets a 400 with a JSON body and a request id', async (t) => {
+  const { gateway } = await startStack(t);
+  const { port } = new URL(gateway.url);
+  const reply = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.end('NOT A REQUEST\r\n\r\n'));
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+  assert.match(reply, /^HTTP\/1\.1 400 /);
+  assert.match(reply, /\r\nx-request-id: req_\w+\r\n/i);
+  const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as { error: { type: string } };
+  assert.equal(body.error.type, 'invalid_request_error');
   const ok = await postJson(`${gateway.url}/v1/messages`, valid);
   assert.equal(ok.status, 200);
 });
