@@ -9,12 +9,15 @@
  * A fault spec string. Grammar:
  * `none` | `status:<400-599>` | `status:<400-599>:<seconds>` (with `retry-after`) | `<400-599>` | `429` | `429:<seconds>` | `reset` | `hang` |
  * `hang-after-headers` | `malformed-sse` | `error-mid-stream` | `error-first` |
- * `drop-mid-stream` | `no-finish` | `truncate` | `fixture:<name>` | `fail-first:<n>:<spec>`.
+ * `drop-mid-stream` | `no-finish` | `truncate` | `cut-before-content` | `fixture:<name>` | `fail-first:<n>:<spec>`.
  *
  * `no-finish`: the stream ends with the protocol's own terminator (`[DONE]`,
  * `message_stop`) but never gives a finish reason, as some providers do.
  * `truncate`: the stream just stops, cleanly at the transport level, with no
  * finish reason and no terminator: a truncated answer.
+ * `cut-before-content`: the stream stops cleanly right after its opening
+ * events (a non-streaming answer: a 200 with an empty body), as when a proxy
+ * in between gives up; nothing of the answer was sent.
  *
  * @example `x-mock-fault: fail-first:2:status:503` fails the first two requests with 503.
  */
@@ -27,7 +30,8 @@ export type StreamFaultKind =
   | 'error-first'
   | 'drop-mid-stream'
   | 'no-finish'
-  | 'truncate';
+  | 'truncate'
+  | 'cut-before-content';
 
 export type Fault =
   | { kind: 'none' }
@@ -49,6 +53,7 @@ const simpleFaults: ReadonlySet<string> = new Set([
   'drop-mid-stream',
   'no-finish',
   'truncate',
+  'cut-before-content',
 ]);
 
 /** Fixture names are plain file names: no separators, so a header cannot walk the file system. */

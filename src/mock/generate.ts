@@ -125,6 +125,9 @@ function stream(ctx: GenerateContext, reply: Reply, fault: StreamFaultKind | und
     case 'truncate':
       play(ctx, frames.slice(0, script.tailStart), contentStart, 'end');
       return;
+    case 'cut-before-content':
+      play(ctx, frames.slice(0, contentStart), contentStart, 'end');
+      return;
   }
 }
 
@@ -176,6 +179,10 @@ function whole(ctx: GenerateContext, reply: Reply, fault: StreamFaultKind | unde
     case 'hang-after-headers':
       ex.res.writeHead(200, ex.headers({ 'content-type': 'application/json' }));
       ex.res.flushHeaders();
+      return;
+    case 'cut-before-content':
+      ex.res.writeHead(200, ex.headers({ 'content-type': 'application/json', 'content-length': 0 }));
+      ex.res.end();
       return;
     case 'drop-mid-stream': {
       const body = Buffer.from(wire.body(reply, true));

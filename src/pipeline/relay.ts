@@ -204,7 +204,12 @@ export async function relayStream(
     upstreamError = tap.errored;
   } else {
     const t = translator!;
-    write(failure !== undefined ? streamErrorEvent(call.surface, failure) : t.end());
+    const rest = failure !== undefined ? streamErrorEvent(call.surface, failure) : t.end();
+    // Cut before any content, like the passthrough case: the client has seen nothing, so fail over.
+    if (held !== undefined && t.truncated && !t.firstContentSeen) {
+      return new GatewayError('SWY_ERR_UPSTREAM_STREAM_ABORTED', `The upstream stream from '${provider.name}' ended before any content.`);
+    }
+    write(rest);
     summary.usage = t.usage;
     summary.stopReason = t.stopReason;
     upstreamError = t.error !== undefined;

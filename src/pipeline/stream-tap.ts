@@ -21,8 +21,12 @@ export interface StreamObservation {
 const ANTHROPIC_EVENT = /^event:[ \t]*(message_start|message_delta|message_stop|error)[ \t]*\r?$/gm;
 const ANTHROPIC_CONTENT = /^event:[ \t]*content_block_start/m;
 const ANTHROPIC_ERROR = /^event:[ \t]*error[ \t]*\r?$/m;
-/** A data line carrying a chunk object that is not an error. */
-const OPENAI_CHUNK = /^data:[ \t]*\{(?!\s*"error"\s*:)/m;
+/**
+ * A chunk with something of the answer: text, reasoning or a refusal that is not
+ * empty, a tool call, or a finish reason. The opening chunk that only names the
+ * role (`"content":""`) is not: a stream cut after it has sent nothing yet.
+ */
+const OPENAI_CONTENT = /"(?:content|reasoning_content|reasoning|refusal)"\s*:\s*"(?!")|"tool_calls"\s*:\s*\[|"finish_reason"\s*:\s*"/;
 const OPENAI_DONE = /^data:[ \t]*\[DONE\][ \t]*\r?$/m;
 const OPENAI_ERROR = /^(?:data:[ \t]*\{\s*"error"\s*:|event:[ \t]*error[ \t]*\r?$)/m;
 // Inside a JSON string quotes are escaped, so these only match real keys.
@@ -117,7 +121,7 @@ export class PassthroughTap implements StreamObservation {
     if (text.includes('[DONE]') && OPENAI_DONE.test(text)) this.finished = true;
     const error = OPENAI_ERROR.exec(text);
     if (!this.contentStarted && !this.errored) {
-      const first = OPENAI_CHUNK.exec(text);
+      const first = OPENAI_CONTENT.exec(text);
       if (first !== null && (error === null || first.index < error.index)) this.contentStarted = true;
     }
     if (error !== null) {

@@ -42,6 +42,8 @@ export interface StreamTranslator {
   readonly firstContentSeen: boolean;
   /** The upstream's error event, if any. */
   readonly error: ErrorBody | undefined;
+  /** `end()` found the upstream's stream cut before the protocol's own end. */
+  readonly truncated: boolean;
 }
 
 const DEFAULT_MAX_PENDING = 8 * 1024 * 1024;
@@ -52,6 +54,7 @@ class Translator implements StreamTranslator {
   #firstContentSeen = false;
   #error: ErrorBody | undefined = undefined;
   #ended = false;
+  #truncated = false;
   #parser = new SseParser();
   #decoder: StreamDecoder;
   #encoder: StreamEncoder;
@@ -75,6 +78,10 @@ class Translator implements StreamTranslator {
     return this.#error;
   }
 
+  get truncated(): boolean {
+    return this.#truncated;
+  }
+
   pushBytes(chunk: Uint8Array): string {
     if (this.#ended) return '';
     const out = this.#messages(this.#parser.pushBytes(chunk));
@@ -89,7 +96,10 @@ class Translator implements StreamTranslator {
     let out = this.#messages(this.#parser.end());
     // A transport-level end without the protocol's own end is a truncated
     // answer: the client must learn that, not receive a clean finish.
-    if (!this.#decoder.finished) return out + this.#fail('the upstream stream ended before the answer was complete');
+    if (!this.#decoder.finished) {
+      this.#truncated = true;
+      return out + this.#fail('the upstream stream ended before the answer was complete');
+    }
     out += this.#events(this.#decoder.end());
     this.#ended = true;
     return out + this.#encoder.end();

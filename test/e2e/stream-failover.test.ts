@@ -36,7 +36,7 @@ async function stream(url: string, path: string, model: string): Promise<{ statu
   return { status: res.status, events: [...parser.push(text), ...parser.end()], text };
 }
 
-for (const fault of ['error-first', 'reset']) {
+for (const fault of ['error-first', 'reset', 'cut-before-content']) {
   test(`a stream that fails before any content (${fault}) fails over, passthrough and translated`, async (t) => {
     const { gateway, mock } = await startStack(t, { yaml: (url) => yaml(url, fault) });
     for (const [path, model] of [

@@ -80,3 +80,19 @@ test('the tap learns the kind of an upstream error event', () => {
   assert.equal(openai.errorKind, 'rate_limit');
   assert.equal(openai.contentStarted, true, 'content came before the error');
 });
+
+test('an OpenAI chunk that only names the role is not content yet; text, a tool call or a finish reason is', () => {
+  const roleOnly = '{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}';
+  const tap = new PassthroughTap('openai');
+  tap.push(Buffer.from(`data: ${roleOnly}\n\ndata: ${roleOnly.replace('"content":""', '"content":null')}\n\n`));
+  assert.equal(tap.contentStarted, false);
+  for (const delta of ['{"content":"Hi"}', '{"reasoning_content":"hmm"}', '{"tool_calls":[{"index":0,"id":"t","function":{"name":"f","arguments":""}}]}']) {
+    const t = new PassthroughTap('openai');
+    t.push(Buffer.from(`data: ${roleOnly}\n\ndata: {"choices":[{"index":0,"delta":${delta},"finish_reason":null}]}\n\n`));
+    assert.equal(t.contentStarted, true, delta);
+  }
+  const empty = new PassthroughTap('openai');
+  empty.push(Buffer.from(`data: ${roleOnly}\n\ndata: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`));
+  assert.equal(empty.contentStarted, true, 'an empty answer that finished is an answer');
+  assert.equal(empty.finished, true);
+});
