@@ -103,6 +103,8 @@ export const openaiWire: WireEncoder = {
   },
 
   errorBody(kind, message) {
+    // OpenAI answers an unknown model with a 404 typed invalid_request_error, not by its status.
+    if (kind === 'not_found') return JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: 'model_not_found' } });
     return JSON.stringify(openaiErrorBody(kind, message));
   },
 

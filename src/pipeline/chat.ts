@@ -9,7 +9,7 @@ import type { ChatRequest, ProtocolName, Usage } from '../model/types.ts';
 import type { ClientBody } from '../protocols/client-body.ts';
 import { decodeRequest } from '../translate/index.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
-import { toGatewayError, writeError } from '../server/error-shapes.ts';
+import { clientStatus, toGatewayError, writeError } from '../server/error-shapes.ts';
 import type { GatewayState } from './state.ts';
 import { ABORTED, ANSWERED, closeOpenAttempts, noteFailure, recordAttempt, runAttempt, type AttemptRecord, type RequestRun, type RoundTally } from './attempt.ts';
 import { hedgedRound } from './hedged.ts';
@@ -152,7 +152,7 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
     if (abort.signal.aborted) return;
     const error = toGatewayError(err);
     summary.error = error.code;
-    if (!res.headersSent) summary.status = error.status;
+    if (!res.headersSent) summary.status = clientStatus(call.surface, error);
     writeError(res, call.surface, error, call.requestId);
     if (error.code === 'SWY_ERR_INTERNAL') throw err;
   } finally {

@@ -204,6 +204,8 @@ function clampMaxTokens(body: Record<string, unknown>, limit: number): void {
   }
 }
 
+const STATUS_DECIDES_KIND: ReadonlySet<number> = new Set([404, 413, 429]);
+
 function upstreamStatusError(
   provider: PreparedProvider,
   status: number,
@@ -217,7 +219,11 @@ function upstreamStatusError(
     const err = parsed.error;
     if (typeof err === 'object' && err !== null) {
       if (typeof err.message === 'string') message = err.message;
-      kind = provider.protocol === 'anthropic' ? kindFromAnthropicType(err.type) : kindFromOpenAIError(err.type, kind);
+      // The status names these kinds exactly; the upstream's type (OpenAI says
+      // invalid_request_error for a 404) would give the client the wrong one.
+      if (!STATUS_DECIDES_KIND.has(status)) {
+        kind = provider.protocol === 'anthropic' ? kindFromAnthropicType(err.type) : kindFromOpenAIError(err.type, kind);
+      }
     } else if (typeof err === 'string') {
       message = err;
     } else if (typeof parsed.message === 'string') {

@@ -21,6 +21,11 @@ export function requestIdHeaders(surface: ProtocolName, requestId: string): Reco
   return surface === 'anthropic' ? { 'x-request-id': requestId, 'request-id': requestId } : { 'x-request-id': requestId };
 }
 
+/** The status a client of `surface` gets for `error`: 529 is Anthropic's own overloaded status, OpenAI clients know (and retry) 503. */
+export function clientStatus(surface: ProtocolName, error: GatewayError): number {
+  return error.status === 529 && surface === 'openai' ? 503 : error.status;
+}
+
 export function writeError(res: ServerResponse, surface: ProtocolName, error: GatewayError, requestId: string): void {
   if (res.headersSent) {
     // Too late for a status: end the stream with a protocol error event instead.
@@ -28,7 +33,7 @@ export function writeError(res: ServerResponse, surface: ProtocolName, error: Ga
     return;
   }
   const body = JSON.stringify(errorPayload(surface, error, requestId));
-  res.writeHead(error.status, {
+  res.writeHead(clientStatus(surface, error), {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     ...requestIdHeaders(surface, requestId),

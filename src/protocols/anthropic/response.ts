@@ -2,6 +2,7 @@
  * Anthropic Messages response <-> internal ChatResponse
  * (https://docs.anthropic.com/en/api/messages, "Response").
  */
+import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../../errors.ts';
 import type { ChatResponse, OutputPart } from '../../model/types.ts';
 import { decodeBlock, encodePart } from './blocks.ts';
@@ -48,7 +49,8 @@ export function encodeAnthropicResponse(res: ChatResponse): Record<string, unkno
     content[i] = encodePart(part);
   }
   return {
-    id: res.id,
+    // Some OpenAI-compatible servers send no id; clients key on it, as the stream encoder knows.
+    id: res.id.length > 0 ? res.id : `msg_${randomUUID().replaceAll('-', '')}`,
     type: 'message',
     role: 'assistant',
     model: res.model,

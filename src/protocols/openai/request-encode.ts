@@ -69,9 +69,11 @@ export function encodeOpenAIRequest(req: ChatRequest, upstreamModel: string, qui
 
 /** Budget thresholds follow the usual budget-per-effort presets (low ≈ 1–4k, medium ≈ 8k, high ≥ 16k). */
 function effortFor(reasoning: Reasoning): string | undefined {
-  if (reasoning.mode === 'disabled') return undefined;
+  // An effort without thinking (Anthropic's `output_config.effort` alone) still sets how hard
+  // the model works: on OpenAI that is reasoning_effort, its only such control.
   // OpenAI's top level, `xhigh`, exists on few models; `high` is safe everywhere.
   if (reasoning.effort !== undefined) return reasoning.effort === 'max' ? 'high' : reasoning.effort;
+  if (reasoning.mode === 'disabled') return undefined;
   const budget = reasoning.budgetTokens;
   if (budget === undefined) return 'medium';
   return budget < 4096 ? 'low' : budget < 16384 ? 'medium' : 'high';

@@ -2,6 +2,7 @@
  * Non-streaming Chat Completions responses, both directions
  * (https://platform.openai.com/docs/api-reference/chat/object).
  */
+import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../../errors.ts';
 import type { ChatResponse, OutputPart, RedactedThinkingPart, ThinkingPart } from '../../model/types.ts';
 import {
@@ -23,7 +24,8 @@ function badResponse(problem: string): GatewayError {
 /**
  * Upstream body → internal response. Only choice 0 is read (the gateway never
  * asks for n > 1). A tool call whose arguments are not a JSON object fails the
- * response (502) rather than reaching the client as an invented object.
+ * response (502) rather than reaching the client as an invented object, unless
+ * the token limit cut it off: then it is left out and the stop is `max_tokens`.
  */
 export function decodeOpenAIResponse(body: unknown): ChatResponse {
   if (!isRecord(body)) throw badResponse('body is not an object');
@@ -54,7 +56,12 @@ export function decodeOpenAIResponse(body: unknown): ChatResponse {
       const name = call.function.name;
       if (typeof name !== 'string' || name.length === 0) throw badResponse(`${path}.function.name is missing`);
       const input = parseToolArguments(call.function.arguments);
-      if (input === undefined) throw badResponse(`${path}.function.arguments is not a JSON object`);
+      if (input === undefined) {
+        // Cut off by the token limit mid-arguments: the answer so far and its max_tokens stop
+        // still reach the client, without a call it could run with made-up input.
+        if (choice.finish_reason === 'length') continue;
+        throw badResponse(`${path}.function.arguments is not a JSON object`);
+      }
       // A few servers omit ids; the client needs one to answer the call.
       const id = typeof call.id === 'string' && call.id.length > 0 ? call.id : syntheticToolCallId();
       content.push({ type: 'tool_call', id, name, input });
@@ -117,7 +124,7 @@ export function encodeOpenAIResponse(res: ChatResponse, options: { created?: num
   }
   message.refusal = null;
   return {
-    id: res.id,
+    id: res.id.length > 0 ? res.id : `chatcmpl-${randomUUID().replaceAll('-', '')}`,
     object: 'chat.completion',
     created: options.created ?? Math.floor(Date.now() / 1000),
     model: res.model,

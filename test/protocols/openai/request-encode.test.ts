@@ -294,6 +294,8 @@ describe('OpenAI request encode: parameters and quirks', () => {
     assert.equal(effort({ mode: 'enabled', effort: 'minimal' }), 'minimal');
     assert.equal(effort({ mode: 'enabled', effort: 'max' }), 'high');
     assert.equal(effort({ mode: 'disabled' }), undefined);
+    // Anthropic's output_config.effort without thinking.
+    assert.equal(effort({ mode: 'disabled', effort: 'low' }), 'low');
   });
 
   test('omits a non-streaming request’s stream flag', () => {

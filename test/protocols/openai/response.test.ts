@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GatewayError } from '../../../src/errors.ts';
 import type { ChatResponse } from '../../../src/model/types.ts';
+import { encodeAnthropicResponse } from '../../../src/protocols/anthropic/response.ts';
 import { decodeOpenAIResponse, encodeOpenAIResponse } from '../../../src/protocols/openai/response.ts';
 
 function completion(message: Record<string, unknown>, finish: string | null, usage?: Record<string, unknown>): Record<string, unknown> {
@@ -118,13 +119,27 @@ describe('OpenAI response decode', () => {
 
   test('fails with an upstream error when tool call arguments are not a JSON object', () => {
     assert.throws(
-      () => decodeOpenAIResponse(completion({ content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{"a":' } }] }, 'length')),
+      () => decodeOpenAIResponse(completion({ content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{"a":' } }] }, 'tool_calls')),
       (err: unknown) =>
         err instanceof GatewayError &&
         err.code === 'SWY_ERR_UPSTREAM_BAD_RESPONSE' &&
         err.message.includes('choices[0].message.tool_calls[0].function.arguments'),
     );
   });
+});
+
+test('a tool call the token limit cut off is left out; the text and the max_tokens stop stay', () => {
+  const cut = { id: 'c', type: 'function', function: { name: 'write', arguments: '{"path":"a.txt","content":"hello wor' } };
+  const res = decodeOpenAIResponse(completion({ content: 'Writing the file now.', tool_calls: [cut] }, 'length'));
+  assert.deepEqual(res.content, [{ type: 'text', text: 'Writing the file now.' }]);
+  assert.equal(res.stopReason, 'max_tokens');
+});
+
+test('an answer without an id gets one in either protocol', () => {
+  const res = decodeOpenAIResponse({ ...completion({ content: 'Hi' }, 'stop'), id: undefined });
+  assert.equal(res.id, '');
+  assert.match(encodeAnthropicResponse(res).id as string, /^msg_[0-9a-f]{32}$/);
+  assert.match(encodeOpenAIResponse(res).id as string, /^chatcmpl-[0-9a-f]{32}$/);
 });
 
 describe('OpenAI response encode', () => {
