@@ -103,8 +103,11 @@ test('thinking becomes reasoning_content with the signature in reasoning_details
     .filter((c): c is Record<string, unknown> => c !== '[DONE]')
     .map((c) => (c.choices as Array<{ delta: Record<string, unknown> }>)[0]?.delta);
   assert.deepEqual(deltas.slice(1, 5), [
-    { reasoning_content: 'The user wants the weather in Paris.' },
-    { reasoning_content: ' I should call get_weather with the city.' },
+    { reasoning_content: 'The user wants the weather in Paris.', reasoning_details: [{ type: 'reasoning.text', text: 'The user wants the weather in Paris.', index: 0 }] },
+    {
+      reasoning_content: ' I should call get_weather with the city.',
+      reasoning_details: [{ type: 'reasoning.text', text: ' I should call get_weather with the city.', index: 0 }],
+    },
     {
       reasoning_details: [
         {

@@ -226,10 +226,17 @@ function decodeAssistant(m: Record<string, unknown>, path: string): Part[] {
   // Reasoning first: it preceded the answer. `reasoning_details` (OpenRouter)
   // carries signatures, so it wins over the plain-text fields, which repeat it.
   const details: Array<ThinkingPart | RedactedThinkingPart> = decodeReasoningDetails(m.reasoning_details);
-  if (details.length > 0) out.push(...details);
-  else {
-    const text = typeof m.reasoning_content === 'string' ? m.reasoning_content : m.reasoning;
-    if (typeof text === 'string' && text.length > 0) out.push({ type: 'thinking', text });
+  const plain = typeof m.reasoning_content === 'string' ? m.reasoning_content : m.reasoning;
+  if (details.length > 0) {
+    // A client that kept a streamed answer's details but not their text (it read the
+    // text from reasoning_content) sends a signature alone: with one thinking block,
+    // its text is all of reasoning_content, and the signature only verifies with it.
+    const thinking = details.filter((d): d is ThinkingPart => d.type === 'thinking');
+    const only = thinking.length === 1 ? thinking[0] : undefined;
+    if (only !== undefined && only.text.length === 0 && typeof plain === 'string') only.text = plain;
+    out.push(...details);
+  } else if (typeof plain === 'string' && plain.length > 0) {
+    out.push({ type: 'thinking', text: plain });
   }
   const content = m.content;
   if (typeof content === 'string') {

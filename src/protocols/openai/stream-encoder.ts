@@ -41,6 +41,11 @@ class Encoder implements OpenAIStreamEncoder {
   #done = false;
   /** Internal block index → OpenAI tool_calls index (0, 1, 2… in call order). */
   #toolIndex = new Map<number, number>();
+  /**
+   * Internal block index → place among the reasoning blocks (thinking and
+   * redacted), the `index` of their `reasoning_details`, as in a non-streamed answer.
+   */
+  #reasoningIndex = new Map<number, number>();
   #usage: Partial<Usage> = {};
 
   constructor(options: OpenAIStreamEncoderOptions) {
@@ -65,9 +70,12 @@ class Encoder implements OpenAIStreamEncoder {
             return this.#chunk(`{"tool_calls":[${JSON.stringify(call)}]}`);
           }
           case 'redacted_thinking': {
-            const detail = { type: 'reasoning.encrypted', data: ev.block.data, format: ANTHROPIC_REASONING_FORMAT, index: 0 };
+            const detail = { type: 'reasoning.encrypted', data: ev.block.data, format: ANTHROPIC_REASONING_FORMAT, index: this.#reasoningOrdinal(ev.index) };
             return this.#chunk(`{"reasoning_details":[${JSON.stringify(detail)}]}`);
           }
+          case 'thinking':
+            this.#reasoningOrdinal(ev.index);
+            return this.#started ? '' : this.#start('', '');
           default:
             return this.#started ? '' : this.#start('', '');
         }
@@ -92,14 +100,28 @@ class Encoder implements OpenAIStreamEncoder {
     return this.#close();
   }
 
+  #reasoningOrdinal(block: number): number {
+    let ordinal = this.#reasoningIndex.get(block);
+    if (ordinal === undefined) {
+      ordinal = this.#reasoningIndex.size;
+      this.#reasoningIndex.set(block, ordinal);
+    }
+    return ordinal;
+  }
+
   #delta(block: number, delta: Extract<StreamEvent, { type: 'block_delta' }>['delta']): string {
     switch (delta.type) {
       case 'text':
         return this.#chunk(`{"content":${JSON.stringify(delta.text)}}`);
-      case 'thinking':
-        return this.#chunk(`{"reasoning_content":${JSON.stringify(delta.text)}}`);
+      case 'thinking': {
+        // Both shapes, as OpenRouter streams them: DeepSeek-style clients read reasoning_content,
+        // OpenRouter-style ones merge reasoning_details by index, text and signature together.
+        const text = JSON.stringify(delta.text);
+        const detail = `{"type":"reasoning.text","text":${text},"index":${this.#reasoningOrdinal(block)}}`;
+        return this.#chunk(`{"reasoning_content":${text},"reasoning_details":[${detail}]}`);
+      }
       case 'signature': {
-        const detail = { type: 'reasoning.text', signature: delta.signature, format: ANTHROPIC_REASONING_FORMAT, index: 0 };
+        const detail = { type: 'reasoning.text', signature: delta.signature, format: ANTHROPIC_REASONING_FORMAT, index: this.#reasoningOrdinal(block) };
         return this.#chunk(`{"reasoning_details":[${JSON.stringify(detail)}]}`);
       }
       case 'tool_args': {

@@ -176,6 +176,21 @@ describe('OpenAI request decode: messages', () => {
     ]);
   });
 
+  test('a signature sent back without its text takes the text from reasoning_content (a streamed answer kept by a client)', () => {
+    const assistant = (details: unknown[]) =>
+      decodeOpenAIRequest(req([hi, { role: 'assistant', content: 'A', reasoning_content: 'I should call the tool', reasoning_details: details }])).messages[1]?.content;
+    assert.deepEqual(assistant([{ type: 'reasoning.text', signature: 'SIG', format: 'anthropic-claude-v1', index: 0 }]), [
+      { type: 'thinking', text: 'I should call the tool', signature: 'SIG' },
+      { type: 'text', text: 'A' },
+    ]);
+    // Two blocks: which part of the text is whose cannot be known, so nothing is filled in.
+    const two = assistant([
+      { type: 'reasoning.text', signature: 'S1', index: 0 },
+      { type: 'reasoning.text', signature: 'S2', index: 1 },
+    ]) as Array<{ text?: string }>;
+    assert.deepEqual(two.slice(0, 2).map((p) => p.text), ['', '']);
+  });
+
   test('merges consecutive tool messages into one user message and appends the next user message to it', () => {
     const out = decodeOpenAIRequest(
       req([

@@ -115,9 +115,10 @@ describe('OpenAI stream encoder', () => {
       { type: 'block_stop', index: 1 },
     ];
     assert.deepEqual(dataOf(encode(events, { includeUsage: false })).slice(1), [
-      choice({ reasoning_content: 'hmm' }),
+      choice({ reasoning_content: 'hmm', reasoning_details: [{ type: 'reasoning.text', text: 'hmm', index: 0 }] }),
       choice({ reasoning_details: [{ type: 'reasoning.text', signature: 'sig==', format: 'anthropic-claude-v1', index: 0 }] }),
-      choice({ reasoning_details: [{ type: 'reasoning.encrypted', data: 'opaque', format: 'anthropic-claude-v1', index: 0 }] }),
+      // Each reasoning block has its own index, as in a non-streamed answer.
+      choice({ reasoning_details: [{ type: 'reasoning.encrypted', data: 'opaque', format: 'anthropic-claude-v1', index: 1 }] }),
     ]);
   });
 
