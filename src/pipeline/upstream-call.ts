@@ -107,7 +107,7 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
   } else {
     const decoded = input.decode();
     const req = limit !== undefined && (decoded.maxTokens ?? Infinity) > limit ? { ...decoded, maxTokens: limit } : decoded;
-    payload = serialise(provider.encode(req, input.upstreamModel), input.rawBody);
+    payload = serialise(provider.encode(req, input.upstreamModel, limit), input.rawBody);
   }
   const headers = upstreamHeaders(provider, input.requestId, same ? input.clientHeaders : undefined);
   if (input.trace !== undefined) {

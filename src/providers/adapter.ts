@@ -38,8 +38,12 @@ export interface PreparedProvider {
   readonly keyPool: KeyPool | undefined;
   /** The authentication header for one key, in this protocol's style. */
   authHeader(key: string): readonly [string, string];
-  /** Builds the upstream body from the internal request (the translated path). */
-  encode(req: ChatRequest, upstreamModel: string): Record<string, unknown>;
+  /**
+   * Builds the upstream body from the internal request (the translated path).
+   * `maxTokensLimit`: the deployment's `maxTokens`, which nothing the encoder adds
+   * (a thinking budget on top of the answer's room) may exceed.
+   */
+  encode(req: ChatRequest, upstreamModel: string, maxTokensLimit?: number): Record<string, unknown>;
 }
 
 /** Joins a base URL's path and an endpoint path without doubling slashes. */

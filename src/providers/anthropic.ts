@@ -26,7 +26,7 @@ export function prepareAnthropicProvider(spec: ProviderSpec): PreparedProvider {
     forwardedClientHeaders: Object.freeze(['anthropic-version', 'anthropic-beta']),
     keyPool,
     authHeader: (key) => ['x-api-key', key],
-    encode: (req, upstreamModel) => encodeAnthropicRequest(req, upstreamModel, { defaultMaxTokens }),
+    encode: (req, upstreamModel, maxTokensLimit) => encodeAnthropicRequest(req, upstreamModel, { defaultMaxTokens, maxTokensLimit }),
   };
   return Object.freeze(prepared);
 }

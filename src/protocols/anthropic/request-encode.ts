@@ -12,6 +12,8 @@ import type { JsonObject } from './shape.ts';
 export interface EncodeAnthropicRequestOptions {
   /** `max_tokens` when the client gave none (Anthropic requires it). Default 4096. */
   defaultMaxTokens?: number;
+  /** The deployment's limit: `max_tokens` never goes over it, a thinking budget shrinks to fit. */
+  maxTokensLimit?: number;
 }
 
 interface WireMessage {
@@ -43,6 +45,10 @@ export function encodeAnthropicRequest(
   const system: JsonObject[] = [];
   for (const part of req.system) if (part.text.length > 0) system.push(encodeText(part));
   const messages = encodeMessages(req.messages, system, toolId);
+  // OpenAI takes a conversation of system messages alone; Anthropic needs a message:
+  // the instructions become the user's turn rather than a 400.
+  if (messages.length === 0 && system.length > 0) messages.push({ role: 'user', content: system.splice(0) });
+  trimPrefill(messages);
   const tools = req.tools !== undefined && req.tools.length > 0 ? req.tools.map(encodeTool) : undefined;
   const toolChoice = tools === undefined ? undefined : encodeToolChoice(req.toolChoice, req.parallelToolCalls);
 
@@ -67,6 +73,16 @@ export function encodeAnthropicRequest(
   // budget_tokens must stay below max_tokens: the client's limit is read as
   // room for the answer, on top of the thinking budget.
   if (thinking.budget !== undefined && maxTokens <= thinking.budget) maxTokens += thinking.budget;
+  const limit = options.maxTokensLimit;
+  if (limit !== undefined && maxTokens > limit) {
+    maxTokens = limit;
+    // Under the deployment's cap the budget gets half, the answer the rest; a cap too
+    // small for the least budget Anthropic takes leaves no room to think at all.
+    if (thinking.budget !== undefined && thinking.budget >= maxTokens) {
+      const budget = Math.floor(maxTokens / 2);
+      thinking = budget >= MIN_BUDGET ? { ...thinking, budget, config: { ...thinking.config, budget_tokens: budget } } : { effort: thinking.effort };
+    }
+  }
 
   const body: JsonObject = { model: upstreamModel, max_tokens: maxTokens, messages };
   if (system.length > 0) body.system = system;
@@ -79,7 +95,9 @@ export function encodeAnthropicRequest(
     else if (req.topP !== undefined) body.top_p = req.topP;
     if (req.topK !== undefined) body.top_k = req.topK;
   }
-  if (req.stopSequences !== undefined && req.stopSequences.length > 0) body.stop_sequences = req.stopSequences;
+  // Anthropic rejects empty and whitespace-only stop sequences (OpenAI clients send "\n\n").
+  const stops = req.stopSequences?.filter((stop) => stop.trim().length > 0);
+  if (stops !== undefined && stops.length > 0) body.stop_sequences = stops;
   if (req.stream) body.stream = true;
   if (req.user !== undefined) body.metadata = { user_id: req.user };
   if (tools !== undefined) body.tools = tools;
@@ -125,6 +143,25 @@ function encodeMessages(messages: Message[], system: JsonObject[], toolId: (id: 
   }
   for (const msg of out) if (msg.role === 'user') toolResultsFirst(msg.content);
   return out;
+}
+
+/**
+ * A final assistant message is a prefill, and Anthropic rejects one that ends
+ * in whitespace ("Sure: "): the trailing whitespace goes, and the block or
+ * message with it if nothing else is left.
+ */
+function trimPrefill(messages: WireMessage[]): void {
+  const last = messages[messages.length - 1];
+  if (last === undefined || last.role !== 'assistant') return;
+  const block = last.content[last.content.length - 1];
+  if (block === undefined || block.type !== 'text' || typeof block.text !== 'string') return;
+  const text = block.text.trimEnd();
+  if (text.length > 0) {
+    if (text.length !== block.text.length) last.content[last.content.length - 1] = { ...block, text };
+    return;
+  }
+  last.content.pop();
+  if (last.content.length === 0) messages.pop();
 }
 
 /** Parts Anthropic rejects: empty text, and thinking it cannot verify (no signature). */

@@ -214,7 +214,9 @@ function imageSource(url: string): ImagePart['source'] {
       const header = url.slice(5, comma);
       if (header.endsWith(';base64')) {
         const semi = header.indexOf(';');
-        return { type: 'base64', mediaType: header.slice(0, semi), data: url.slice(comma + 1) };
+        const mediaType = header.slice(0, semi).toLowerCase();
+        // `image/jpg` is common and not a registered type; providers accept only image/jpeg.
+        return { type: 'base64', mediaType: mediaType === 'image/jpg' ? 'image/jpeg' : mediaType, data: url.slice(comma + 1) };
       }
     }
   }

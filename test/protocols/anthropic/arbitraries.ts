@@ -95,7 +95,8 @@ function conversation(shape: Shape): fc.Arbitrary<Message[]> {
     const messages: Message[] = [{ role: 'user', content: first }];
     turns.forEach((turn, t) => {
       const content: Part[] = [...turn.thinking];
-      if (turn.text) content.push(turn.text);
+      // A final assistant text is a prefill, whose trailing whitespace Anthropic rejects (the encoder trims it).
+      if (turn.text) content.push(turn.text.text.trimEnd().length === 0 ? { ...turn.text, text: 'ok' } : { ...turn.text, text: turn.text.text.trimEnd() });
       const ids = turn.calls.map((c, k) => `call_${t}_${k}_${c.suffix}`);
       turn.calls.forEach((c, k) => content.push({ type: 'tool_call', id: ids[k]!, name: c.name, input: c.input }));
       if (content.length === 0) content.push({ type: 'text', text: 'ok' });
@@ -167,7 +168,8 @@ export function chatRequest(rich: boolean): fc.Arbitrary<ChatRequest> {
               fc.record({ topP: fc.double({ min: 0, max: 1, noNaN: true }) }),
             ),
         topK: thinkingOn || !rich ? fc.constant(undefined) : fc.option(fc.integer({ min: 1, max: 500 }), { nil: undefined }),
-        stopSequences: fc.option(fc.array(text, { minLength: 1, maxLength: 3 }), { nil: undefined }),
+        // Anthropic rejects whitespace-only stop sequences: the encoder drops them.
+        stopSequences: fc.option(fc.array(text.filter((stop) => stop.trim().length > 0), { minLength: 1, maxLength: 3 }), { nil: undefined }),
         stream: fc.boolean(),
         tools: fc.option(tools(rich), { nil: undefined }),
         user: fc.option(safeId, { nil: undefined }),

@@ -55,6 +55,24 @@ test('an effort-only request becomes a thinking budget, without output_config', 
   assert.deepEqual(thinking('minimal'), { type: 'disabled' });
 });
 
+test("a deployment's maxTokens caps max_tokens with the thinking budget in it; the budget shrinks to fit", () => {
+  const encode = (req: Partial<ChatRequest>, limit: number) => encodeAnthropicRequest(request(req), 'm', { maxTokensLimit: limit });
+  const medium = encode({ reasoning: { mode: 'enabled', effort: 'medium' } }, 8000);
+  assert.equal(medium.max_tokens, 8000);
+  assert.deepEqual(medium.thinking, { type: 'enabled', budget_tokens: 4000 });
+  const high = encode({ reasoning: { mode: 'enabled', effort: 'high' }, maxTokens: 8000 }, 8000);
+  assert.equal(high.max_tokens, 8000);
+  assert.deepEqual(high.thinking, { type: 'enabled', budget_tokens: 4000 });
+  // A budget that already fits stays as asked.
+  const fits = encode({ reasoning: { mode: 'enabled', budgetTokens: 2000 }, maxTokens: 1000 }, 8000);
+  assert.equal(fits.max_tokens, 3000);
+  assert.deepEqual(fits.thinking, { type: 'enabled', budget_tokens: 2000 });
+  // Too small a cap for the least budget: no thinking, and the cap holds.
+  const tiny = encode({ reasoning: { mode: 'enabled', effort: 'low' } }, 1500);
+  assert.equal(tiny.max_tokens, 1500);
+  assert.equal(tiny.thinking, undefined);
+});
+
 test('an explicit budget below 1024 is raised to the minimum', () => {
   const body = encodeAnthropicRequest(request({ reasoning: { mode: 'enabled', budgetTokens: 100 }, maxTokens: 5000 }), 'm');
   assert.deepEqual(body.thinking, { type: 'enabled', budget_tokens: 1024 });
@@ -355,4 +373,19 @@ test('images and cache markers are written in Anthropic shape; OpenAI detail is 
     { type: 'image', source: { type: 'url', url: 'https://x/y.png' } },
     { type: 'image', source: { type: 'base64', media_type: 'image/webp', data: 'UklG' }, cache_control: { type: 'ephemeral', ttl: '5m' } },
   ]);
+});
+
+test('what Anthropic would reject from an OpenAI client is mended: system-only, a prefill ending in whitespace, blank stop sequences', () => {
+  const systemOnly = encodeAnthropicRequest(request({ messages: [{ role: 'system', content: [{ type: 'text', text: 'You are X' }] }] }), 'm');
+  assert.deepEqual(systemOnly.messages, [{ role: 'user', content: [{ type: 'text', text: 'You are X' }] }]);
+  assert.equal(systemOnly.system, undefined);
+  const prefill = encodeAnthropicRequest(request({ messages: [user('Hi'), assistant('Sure: ')] }), 'm');
+  assert.deepEqual((prefill.messages as Array<{ content: unknown }>)[1]?.content, [{ type: 'text', text: 'Sure:' }]);
+  const blank = encodeAnthropicRequest(request({ messages: [user('Hi'), assistant(' \n')] }), 'm');
+  assert.equal((blank.messages as unknown[]).length, 1, 'a prefill of whitespace alone goes');
+  // Only the final assistant message is a prefill.
+  const earlier = encodeAnthropicRequest(request({ messages: [user('Hi'), assistant('Sure: '), user('Go')] }), 'm');
+  assert.deepEqual((earlier.messages as Array<{ content: unknown }>)[1]?.content, [{ type: 'text', text: 'Sure: ' }]);
+  assert.deepEqual(encodeAnthropicRequest(request({ stopSequences: ['\n\n', ' ', 'END'] }), 'm').stop_sequences, ['END']);
+  assert.equal(encodeAnthropicRequest(request({ stopSequences: [''] }), 'm').stop_sequences, undefined);
 });

@@ -92,6 +92,11 @@ describe('OpenAI request decode: messages', () => {
     assert.deepEqual(out.messages[0]?.content, [{ type: 'image', source: { type: 'url', url: 'data:image/svg+xml,<svg/>' } }]);
   });
 
+  test('reads image/jpg in a data URL as image/jpeg, the type providers accept', () => {
+    const out = decodeOpenAIRequest(req([{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/JPG;base64,/9j/4AAQ' } }] }]));
+    assert.deepEqual(out.messages[0]?.content, [{ type: 'image', source: { type: 'base64', mediaType: 'image/jpeg', data: '/9j/4AAQ' } }]);
+  });
+
   test('drops audio and file parts deliberately and keeps the rest of the message', () => {
     const out = decodeOpenAIRequest(
       req([
