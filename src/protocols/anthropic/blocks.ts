@@ -2,7 +2,7 @@
  * Anthropic content blocks <-> internal parts, shared by requests and responses
  * (https://docs.anthropic.com/en/api/messages, "content").
  *
- * Block types with no internal equivalent (document, search_result,
+ * Block types with no internal equivalent (documents but text ones, search_result,
  * server_tool_use, web_search_tool_result, container_upload, …) are dropped on
  * purpose: this codec only runs when translating to another protocol, which
  * could not carry them anyway. Same-protocol traffic never reaches it.
@@ -67,9 +67,34 @@ export function decodeBlock(code: ErrorCode, block: unknown, path: string): Part
     }
     case 'redacted_thinking':
       return { type: 'redacted_thinking', data: reqString(code, block, 'data', path) };
+    case 'document':
+      return documentText(block);
     default:
       return undefined;
   }
+}
+
+/**
+ * A document whose source is text (plain text, or content blocks of text) reaches
+ * another protocol as text, titled, so the model still reads it. Other sources
+ * (a PDF, a file id, a URL) have no equivalent here and are dropped like other
+ * unknown blocks.
+ */
+function documentText(block: JsonObject): TextPart | undefined {
+  const source = block.source;
+  if (!isObject(source)) return undefined;
+  let body: string | undefined;
+  if (source.type === 'text' && typeof source.data === 'string') body = source.data;
+  else if (source.type === 'content') {
+    const blocks = typeof source.content === 'string' ? [{ type: 'text', text: source.content }] : source.content;
+    if (Array.isArray(blocks)) {
+      const texts = blocks.filter((b): b is { text: string } => isObject(b) && b.type === 'text' && typeof b.text === 'string').map((b) => b.text);
+      if (texts.length > 0) body = texts.join('\n\n');
+    }
+  }
+  if (body === undefined || body.length === 0) return undefined;
+  const title = typeof block.title === 'string' && block.title.length > 0 ? ` title=${JSON.stringify(block.title)}` : '';
+  return { type: 'text', text: `<document${title}>\n${body}\n</document>` };
 }
 
 function decodeText(code: ErrorCode, block: JsonObject, path: string): TextPart {
@@ -108,6 +133,9 @@ function decodeToolResultContent(code: ErrorCode, content: unknown, path: string
     else if (block.type === 'image') {
       const image = decodeImage(code, block, blockPath);
       if (image !== undefined) parts.push(image);
+    } else if (block.type === 'document') {
+      const text = documentText(block);
+      if (text !== undefined) parts.push(text);
     } else if (typeof block.type !== 'string') fail(code, at(blockPath, 'type'), 'must be a string');
   }
   return parts;

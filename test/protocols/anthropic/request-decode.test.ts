@@ -46,7 +46,7 @@ test('a Claude Code style request decodes every field into the internal model', 
               { type: 'search_result', source: 'x', title: 't', content: [] },
             ],
           },
-          { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'dropped' } },
+          { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } },
         ],
       },
     ],
@@ -195,6 +195,28 @@ test('a thinking block with an empty signature decodes as unsigned', () => {
     messages: [{ role: 'assistant', content: [{ type: 'thinking', thinking: 't', signature: '' }] }],
   });
   assert.deepEqual(req.messages[0]!.content, [{ type: 'thinking', text: 't' }]);
+});
+
+test('a text document becomes titled text, in a message or a tool result; a PDF is dropped', () => {
+  const req = decodeAnthropicRequest({
+    model: 'm',
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'document', title: 'Notes', source: { type: 'text', media_type: 'text/plain', data: 'line one' } },
+          { type: 'document', source: { type: 'content', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] } },
+          { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } },
+          { type: 'tool_result', tool_use_id: 't1', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'out' } }] },
+        ],
+      },
+    ],
+  });
+  assert.deepEqual(req.messages[0]?.content, [
+    { type: 'text', text: '<document title="Notes">\nline one\n</document>' },
+    { type: 'text', text: '<document>\na\n\nb\n</document>' },
+    { type: 'tool_result', toolCallId: 't1', content: [{ type: 'text', text: '<document>\nout\n</document>' }] },
+  ]);
 });
 
 test('an image from the Files API and unknown block types are dropped, not rejected', () => {
