@@ -9,7 +9,7 @@
  * A fault spec string. Grammar:
  * `none` | `status:<400-599>` | `status:<400-599>:<seconds>` (with `retry-after`) | `<400-599>` | `429` | `429:<seconds>` | `reset` | `hang` |
  * `hang-after-headers` | `malformed-sse` | `error-mid-stream` | `error-first` |
- * `drop-mid-stream` | `no-finish` | `truncate` | `cut-before-content` | `fixture:<name>` | `fail-first:<n>:<spec>`.
+ * `drop-mid-stream` | `no-finish` | `truncate` | `cut-before-content` | `json-for-stream` | `fixture:<name>` | `fail-first:<n>:<spec>`.
  *
  * `no-finish`: the stream ends with the protocol's own terminator (`[DONE]`,
  * `message_stop`) but never gives a finish reason, as some providers do.
@@ -18,6 +18,8 @@
  * `cut-before-content`: the stream stops cleanly right after its opening
  * events (a non-streaming answer: a 200 with an empty body), as when a proxy
  * in between gives up; nothing of the answer was sent.
+ * `json-for-stream`: a stream request is answered with the whole JSON body,
+ * as by a server that ignores `stream`.
  *
  * @example `x-mock-fault: fail-first:2:status:503` fails the first two requests with 503.
  */
@@ -31,7 +33,8 @@ export type StreamFaultKind =
   | 'drop-mid-stream'
   | 'no-finish'
   | 'truncate'
-  | 'cut-before-content';
+  | 'cut-before-content'
+  | 'json-for-stream';
 
 export type Fault =
   | { kind: 'none' }
@@ -54,6 +57,7 @@ const simpleFaults: ReadonlySet<string> = new Set([
   'no-finish',
   'truncate',
   'cut-before-content',
+  'json-for-stream',
 ]);
 
 /** Fixture names are plain file names: no separators, so a header cannot walk the file system. */

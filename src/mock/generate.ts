@@ -40,7 +40,8 @@ export function generate(ctx: GenerateContext): void {
     return;
   }
   const streamFault = fault.kind === 'none' || fault.kind === 'fail-first' ? undefined : fault.kind;
-  if (ctx.request.stream) {
+  // `json-for-stream`: a server that ignores `stream` and answers with the whole JSON body.
+  if (ctx.request.stream && streamFault !== 'json-for-stream') {
     ex.later(settings.latencyMs, () => stream(ctx, reply, streamFault));
     return;
   }
@@ -165,6 +166,7 @@ function whole(ctx: GenerateContext, reply: Reply, fault: StreamFaultKind | unde
   const { ex, wire } = ctx;
   switch (fault) {
     case undefined:
+    case 'json-for-stream':
       ex.sendJson(200, wire.body(reply, true));
       return;
     case 'no-finish':

@@ -4,6 +4,7 @@
  * the attempt's entry in `summary.attempts`. Used by the plain ordered
  * failover in chat.ts and by the hedged race in hedged.ts.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { REQUESTED_MODEL } from '../config/index.ts';
 import type { GatewayError } from '../errors.ts';
 import type { ChatRequest } from '../model/types.ts';
@@ -154,7 +155,7 @@ export async function runAttempt(
       return true;
     };
     const end = run.stream
-      ? await relayStream(call, provider, run.decode, result.call, signal, commit)
+      ? await relayStream(call, provider, run.decode, result.call, signal, commit, contentTypeOf(result.headers))
       : await relayJson(call, provider, result.call, signal, commit);
     if (end === undefined) {
       recorded = true;
@@ -226,4 +227,9 @@ export function noteFailure(run: RequestRun, tally: RoundTally, failed: FailedAt
   const ms = failed.retryAfterMs;
   if (ms !== undefined && (tally.hint === undefined || ms < tally.hint.ms)) tally.hint = { ms, error: failed.error };
   return false;
+}
+
+function contentTypeOf(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers['content-type'];
+  return typeof value === 'string' ? value : undefined;
 }

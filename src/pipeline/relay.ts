@@ -4,14 +4,14 @@
  * with a tap, or translated event by event), with backpressure and the
  * hold-back that lets a stream failing before its first content fail over.
  */
-import type { ChatRequest, ErrorBody, ProtocolName } from '../model/types.ts';
+import type { ChatRequest, ChatResponse, ErrorBody, ProtocolName, Usage } from '../model/types.ts';
 import { GatewayError, overloadedStatus } from '../errors.ts';
 import type { PreparedProvider } from '../providers/index.ts';
 import { requestIdHeaders, streamErrorEvent } from '../server/error-shapes.ts';
 import { createStreamTranslator, decodeResponse, encodeResponse } from '../translate/index.ts';
 import type { UpstreamCall } from '../upstream/call.ts';
 import type { ChatCall } from './chat.ts';
-import { PassthroughTap, usageFromResponseText } from './stream-tap.ts';
+import { PassthroughTap, usageFromResponse } from './stream-tap.ts';
 import { classifyTransportError } from './upstream-call.ts';
 
 /** The relay's signal was aborted (the client went away, or a hedged twin answered first): nothing more was written. */
@@ -35,8 +35,10 @@ export type CommitGate = () => boolean;
 
 /**
  * Relays a whole JSON answer. A body that fails or stalls before it is
- * complete is returned as an error (nothing reached the client yet) so the
- * caller can fail over, like a stream that fails before its first content.
+ * complete, or is not an answer of the provider's protocol (cut short, an
+ * HTML page, an error object with a 200), is returned as an error (nothing
+ * reached the client yet) so the caller can fail over, like a stream that
+ * fails before its first content.
  */
 export async function relayJson(call: ChatCall, provider: PreparedProvider, upstream: UpstreamCall, signal: AbortSignal, onCommit: CommitGate): Promise<RelayEnd> {
   let raw: Buffer;
@@ -46,26 +48,41 @@ export async function relayJson(call: ChatCall, provider: PreparedProvider, upst
     if (signal.aborted) return RELAY_ABORTED;
     return classifyTransportError(err, provider.name);
   }
-  if (!onCommit()) return RELAY_ABORTED;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return new GatewayError('SWY_ERR_UPSTREAM_BAD_RESPONSE', `Provider '${provider.name}' sent a response that is not JSON.`);
+  }
   let out: Buffer;
+  let usage: Usage | undefined;
+  let stopReason: string | null | undefined;
   if (provider.protocol === call.surface) {
-    // Passthrough: the bytes go back untouched; only the usage is read.
-    out = raw;
-    call.summary.usage = usageFromResponseText(provider.protocol, raw.toString('utf8'));
-  } else {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new GatewayError('SWY_ERR_UPSTREAM_BAD_RESPONSE', `Provider '${provider.name}' sent a response that is not JSON.`);
+    // Passthrough: the bytes go back untouched once they are known to be an answer.
+    if (!isAnswer(provider.protocol, parsed)) {
+      return new GatewayError('SWY_ERR_UPSTREAM_BAD_RESPONSE', `Provider '${provider.name}' sent a 200 whose body is not ${provider.protocol === 'openai' ? 'an OpenAI' : 'an Anthropic'} answer.`);
     }
-    const decoded = decodeResponse(provider.protocol, parsed);
-    call.summary.usage = decoded.usage;
-    call.summary.stopReason = decoded.stopReason;
+    out = raw;
+    usage = usageFromResponse(provider.protocol, parsed);
+    stopReason = passthroughStopReason(provider.protocol, parsed);
+  } else {
+    let decoded: ChatResponse;
+    try {
+      decoded = decodeResponse(provider.protocol, parsed);
+    } catch (err) {
+      if (err instanceof GatewayError) return err;
+      throw err;
+    }
+    usage = decoded.usage;
+    stopReason = decoded.stopReason;
     out = Buffer.from(JSON.stringify(encodeResponse(call.surface, decoded)));
   }
-  call.summary.status = 200;
-  call.summary.ttftMs = performance.now() - call.startedAt;
+  if (!onCommit()) return RELAY_ABORTED;
+  const { summary } = call;
+  summary.usage = usage;
+  if (stopReason !== undefined) summary.stopReason = stopReason;
+  summary.status = 200;
+  summary.ttftMs = performance.now() - call.startedAt;
   call.res.writeHead(200, {
     'content-type': 'application/json',
     'content-length': out.length,
@@ -73,6 +90,17 @@ export async function relayJson(call: ChatCall, provider: PreparedProvider, upst
   });
   call.res.end(out);
   return undefined;
+}
+
+/** The least an answer of `protocol` has: `choices` (OpenAI) or `content` (Anthropic), as an array. */
+function isAnswer(protocol: ProtocolName, body: unknown): body is Record<string, unknown> {
+  if (typeof body !== 'object' || body === null) return false;
+  return Array.isArray((body as Record<string, unknown>)[protocol === 'openai' ? 'choices' : 'content']);
+}
+
+function passthroughStopReason(protocol: ProtocolName, body: Record<string, unknown>): string | null | undefined {
+  const reason = protocol === 'anthropic' ? body.stop_reason : (body.choices as Array<{ finish_reason?: unknown } | undefined>)[0]?.finish_reason;
+  return typeof reason === 'string' ? reason : undefined;
 }
 
 const SSE_HEADERS = {
@@ -99,8 +127,20 @@ export async function relayStream(
   upstream: UpstreamCall,
   signal: AbortSignal,
   onCommit: CommitGate,
+  contentType?: string,
 ): Promise<RelayEnd> {
   const { res, summary } = call;
+  // A JSON answer to a stream request (a server that ignored `stream`, or an error with a 200)
+  // is no stream: nothing reached the client, so the attempt fails and the next may answer.
+  if (contentType !== undefined && contentType.toLowerCase().startsWith('application/json')) {
+    let text = '';
+    try {
+      text = (await upstream.collect()).toString('utf8').slice(0, 300);
+    } catch {
+      if (signal.aborted) return RELAY_ABORTED;
+    }
+    return new GatewayError('SWY_ERR_UPSTREAM_BAD_RESPONSE', `Provider '${provider.name}' answered a stream request with JSON, not a stream: ${text}`);
+  }
   const same = provider.protocol === call.surface;
   const tap = same ? new PassthroughTap(provider.protocol) : undefined;
   const translator = same

@@ -19,14 +19,20 @@ export interface StreamObservation {
 }
 
 const ANTHROPIC_EVENT = /^event:[ \t]*(message_start|message_delta|message_stop|error)[ \t]*\r?$/gm;
-const ANTHROPIC_CONTENT = /^event:[ \t]*content_block_start/m;
+/**
+ * The first delta of a content block: an opened block that is still empty (text "")
+ * has sent nothing of the answer yet, so a stream cut after it can still fail over.
+ */
+const ANTHROPIC_CONTENT = /^event:[ \t]*content_block_delta/m;
 const ANTHROPIC_ERROR = /^event:[ \t]*error[ \t]*\r?$/m;
 /**
  * A chunk with something of the answer: text, reasoning or a refusal that is not
  * empty, a tool call, or a finish reason. The opening chunk that only names the
  * role (`"content":""`) is not: a stream cut after it has sent nothing yet.
  */
-const OPENAI_CONTENT = /"(?:content|reasoning_content|reasoning|refusal)"\s*:\s*"(?!")|"tool_calls"\s*:\s*\[|"finish_reason"\s*:\s*"/;
+const OPENAI_CONTENT = /"(?:content|reasoning_content|reasoning|refusal)"\s*:\s*"(?!")|"tool_calls"\s*:\s*\[|"finish_reason"\s*:\s*"/g;
+/** A data line carrying a JSON object: where answer content can start (not in a bare JSON body). */
+const OPENAI_DATA = /^data:[ \t]*\{/m;
 const OPENAI_DONE = /^data:[ \t]*\[DONE\][ \t]*\r?$/m;
 const OPENAI_ERROR = /^(?:data:[ \t]*\{\s*"error"\s*:|event:[ \t]*error[ \t]*\r?$)/m;
 // Inside a JSON string quotes are escaped, so these only match real keys.
@@ -121,8 +127,12 @@ export class PassthroughTap implements StreamObservation {
     if (text.includes('[DONE]') && OPENAI_DONE.test(text)) this.finished = true;
     const error = OPENAI_ERROR.exec(text);
     if (!this.contentStarted && !this.errored) {
-      const first = OPENAI_CONTENT.exec(text);
-      if (first !== null && (error === null || first.index < error.index)) this.contentStarted = true;
+      const data = OPENAI_DATA.exec(text);
+      if (data !== null) {
+        OPENAI_CONTENT.lastIndex = data.index;
+        const first = OPENAI_CONTENT.exec(text);
+        if (first !== null && (error === null || first.index < error.index)) this.contentStarted = true;
+      }
     }
     if (error !== null) {
       this.finished = true;
@@ -208,16 +218,6 @@ export function usageFromResponse(protocol: ProtocolName, body: unknown): Usage 
   const u = (body as { usage?: unknown }).usage;
   if (typeof u !== 'object' || u === null) return undefined;
   return protocol === 'anthropic' ? { inputTokens: 0, outputTokens: 0, ...decodeUsage(u) } : decodeOpenAIUsage(u);
-}
-
-/**
- * Usage from a complete response body without parsing all of it: both
- * protocols put `usage` near the end, so only that object is parsed. Falls
- * back to a full parse when the shape is unexpected.
- */
-export function usageFromResponseText(protocol: ProtocolName, text: string): Usage | undefined {
-  const usage = usageObject(text);
-  return usageFromResponse(protocol, usage !== undefined ? { usage } : safeParse(text));
 }
 
 /** Index of the `}` closing the object that opens at `start`, skipping strings; -1 if none. */

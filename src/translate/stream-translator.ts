@@ -38,7 +38,7 @@ export interface StreamTranslator {
   readonly usage: Usage;
   /** The upstream's own stop reason; null if it never sent one (truncated or errored). */
   readonly stopReason: StopReason | null;
-  /** A content block has started (time to first token). */
+  /** Content has come: a delta, a tool call or redacted thinking (time to first token). */
   readonly firstContentSeen: boolean;
   /** The upstream's error event, if any. */
   readonly error: ErrorBody | undefined;
@@ -122,7 +122,10 @@ class Translator implements StreamTranslator {
 
   #observe(ev: StreamEvent): void {
     switch (ev.type) {
+      // An opened text or thinking block is nothing yet; a tool call (its name) or redacted thinking is.
       case 'block_start':
+        if (ev.block.type === 'tool_call' || ev.block.type === 'redacted_thinking') this.#firstContentSeen = true;
+        break;
       case 'block_delta':
         this.#firstContentSeen = true;
         break;

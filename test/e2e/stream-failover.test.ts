@@ -25,18 +25,18 @@ routes: { default: ant-pair }
 `;
 }
 
-async function stream(url: string, path: string, model: string): Promise<{ status: number; events: Array<{ event: string | undefined; data: string }>; text: string }> {
+async function stream(url: string, path: string, model: string, streaming = true): Promise<{ status: number; events: Array<{ event: string | undefined; data: string }>; text: string }> {
   const res = await fetch(`${url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model, max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hello' }] }),
+    body: JSON.stringify({ model, max_tokens: 64, stream: streaming, messages: [{ role: 'user', content: 'hello' }] }),
   });
   const text = await res.text();
   const parser = new SseParser();
   return { status: res.status, events: [...parser.push(text), ...parser.end()], text };
 }
 
-for (const fault of ['error-first', 'reset', 'cut-before-content']) {
+for (const fault of ['error-first', 'reset', 'cut-before-content', 'json-for-stream']) {
   test(`a stream that fails before any content (${fault}) fails over, passthrough and translated`, async (t) => {
     const { gateway, mock } = await startStack(t, { yaml: (url) => yaml(url, fault) });
     for (const [path, model] of [
@@ -65,3 +65,25 @@ test('with nowhere to fail over, an error before any content is an HTTP error in
   assert.equal(openai.status, 503);
   assert.ok((JSON.parse(openai.text) as { error: { message: string } }).error.message.length > 0);
 });
+
+for (const fault of ['malformed-sse', 'cut-before-content']) {
+  test(`a 200 whose JSON body is not an answer (${fault}) fails over, passthrough and translated`, async (t) => {
+    const { gateway, mock } = await startStack(t, { yaml: (url) => yaml(url, fault) });
+    for (const [path, model] of [
+      ['/v1/messages', 'ant-pair'],
+      ['/v1/messages', 'oai-pair'],
+      ['/v1/chat/completions', 'oai-pair'],
+      ['/v1/chat/completions', 'ant-pair'],
+    ] as const) {
+      const label = `${model} via ${path}`;
+      const { status, text } = await stream(gateway.url, path, model, false);
+      assert.equal(status, 200, `${label}: ${text}`);
+      const body = JSON.parse(text) as { content?: unknown[]; choices?: unknown[] };
+      assert.ok(Array.isArray(path === '/v1/messages' ? body.content : body.choices), label);
+      assert.equal((mock.stats.last.at(-1)!.body as { model: string }).model, 'second', label);
+    }
+    const alone = await stream(gateway.url, '/v1/chat/completions', 'oai-alone', false);
+    assert.equal(alone.status, 502);
+    assert.match((JSON.parse(alone.text) as { error: { message: string } }).error.message, /not JSON|not an OpenAI answer/);
+  });
+}

@@ -1,24 +1,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PassthroughTap, usageFromResponseText } from '../../src/pipeline/stream-tap.ts';
+import { PassthroughTap, usageFromResponse } from '../../src/pipeline/stream-tap.ts';
 
-test('usage is read from a complete Anthropic body, even with braces inside strings', () => {
+test('usage is read from a complete Anthropic body', () => {
   const body = JSON.stringify({
     id: 'msg_1',
     content: [{ type: 'text', text: 'a "usage": { tricky } string' }],
     usage: { input_tokens: 12, output_tokens: 34, cache_read_input_tokens: 5, cache_creation_input_tokens: 2, server_tool_use: { web_search_requests: 0 } },
   });
-  assert.deepEqual(usageFromResponseText('anthropic', body), { inputTokens: 12, outputTokens: 34, cacheReadTokens: 5, cacheWriteTokens: 2 });
+  assert.deepEqual(usageFromResponse('anthropic', JSON.parse(body)), { inputTokens: 12, outputTokens: 34, cacheReadTokens: 5, cacheWriteTokens: 2 });
 });
 
 test('usage is read from a complete OpenAI body, cached tokens taken out of the input', () => {
   const body = JSON.stringify({ choices: [], usage: { prompt_tokens: 100, completion_tokens: 7, prompt_tokens_details: { cached_tokens: 40 } } });
-  assert.deepEqual(usageFromResponseText('openai', body), { inputTokens: 60, outputTokens: 7, cacheReadTokens: 40 });
+  assert.deepEqual(usageFromResponse('openai', JSON.parse(body)), { inputTokens: 60, outputTokens: 7, cacheReadTokens: 40 });
 });
 
-test('a body without usage gives no usage, and garbage does not throw', () => {
-  assert.equal(usageFromResponseText('openai', '{"choices":[]}'), undefined);
-  assert.equal(usageFromResponseText('openai', '{"usage": {"prompt_tokens": 1'), undefined);
+test('a body without usage gives no usage', () => {
+  assert.equal(usageFromResponse('openai', { choices: [] }), undefined);
+  assert.equal(usageFromResponse('openai', null), undefined);
 });
 
 test('the tap follows an Anthropic stream split at every byte', () => {
@@ -95,4 +95,16 @@ test('an OpenAI chunk that only names the role is not content yet; text, a tool 
   empty.push(Buffer.from(`data: ${roleOnly}\n\ndata: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`));
   assert.equal(empty.contentStarted, true, 'an empty answer that finished is an answer');
   assert.equal(empty.finished, true);
+});
+
+test('an Anthropic block opened empty is not content yet; its first delta is', () => {
+  const start = 'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":4,"output_tokens":1}}}\n\n';
+  const open = 'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n';
+  const tap = new PassthroughTap('anthropic');
+  tap.push(Buffer.from(start + open + 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"busy"}}\n\n'));
+  assert.equal(tap.contentStarted, false);
+  assert.equal(tap.errored, true);
+  const flowing = new PassthroughTap('anthropic');
+  flowing.push(Buffer.from(start + open + 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n'));
+  assert.equal(flowing.contentStarted, true);
 });

@@ -177,3 +177,13 @@ test('every Anthropic fixture translates into a stream the OpenAI SDK accepts, o
   await assert.rejects(sdkChatCompletion(translate('anthropic', 'openai', fixture('anthropic', 'error')).out), /Overloaded/);
   await assert.rejects(sdkChatCompletion(translate('anthropic', 'openai', fixture('anthropic', 'truncated')).out), /ended before/);
 });
+
+test('an opened, empty text block is not content yet: an error after it came before any content', () => {
+  const upstream =
+    'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"usage":{"input_tokens":3,"output_tokens":1}}}\n\n' +
+    'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n' +
+    'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"busy"}}\n\n';
+  const { translator } = translate('anthropic', 'openai', upstream);
+  assert.equal(translator.firstContentSeen, false);
+  assert.equal(translator.error?.kind, 'overloaded');
+});
