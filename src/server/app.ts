@@ -88,6 +88,9 @@ function surfaceOfRawPacket(raw: unknown): ProtocolName {
   return path.startsWith('/v1/messages') ? 'anthropic' : 'openai';
 }
 
+/** Logged and recorded for a request whose client left before any answer (nginx's convention). */
+const CLIENT_CLOSED_STATUS = 499;
+
 /** Fastify's default, kept now that the gateway creates the server itself. */
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
@@ -240,9 +243,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     };
     const config = holder.current.config;
     res.once('close', () => {
-      const status = summary.status ?? res.statusCode;
       const latencyMs = performance.now() - startedAt;
       const clientAborted = !res.writableFinished;
+      // A client that left before any answer got none: 499 (nginx's "client closed request"),
+      // not the 200 Node's response object starts with.
+      const status = summary.status ?? (clientAborted && !res.headersSent ? CLIENT_CLOSED_STATUS : res.statusCode);
+      if (status === CLIENT_CLOSED_STATUS) summary.error ??= 'client_closed';
       // The log line and the finished hooks run with the other requests that end in this turn.
       finishing.add(() => finishRequest(call, config, status, latencyMs, clientAborted));
     });

@@ -306,3 +306,28 @@ test('a client that stops reading slows the upstream read instead of growing a b
   assert.ok(bytes > 10_000_000, `${bytes} bytes`);
   assert.equal(mock.stats.completed, completedBefore + 1);
 });
+
+test('a client that leaves before any answer is recorded as 499 client_closed, not 200', async (t) => {
+  const ends: Array<{ status: number; error: string | undefined; clientAborted: boolean }> = [];
+  const { gateway, mock } = await startStack(t, {
+    mock: { fault: 'hang' },
+    extensions: [
+      () => ({
+        name: 'test-ends',
+        hooks: { finished: (call, end) => ends.push({ status: end.status, error: call.summary.error, clientAborted: end.clientAborted }) },
+      }),
+    ],
+  });
+  const controller = new AbortController();
+  const pending = fetch(`${gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'claude-mock', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+    signal: controller.signal,
+  });
+  pending.catch(() => undefined);
+  for (let i = 0; i < 200 && mock.stats.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  controller.abort();
+  for (let i = 0; i < 200 && ends.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(ends, [{ status: 499, error: 'client_closed', clientAborted: true }]);
+});
