@@ -19,6 +19,8 @@ export const errorCatalogue = {
   SWY_ERR_INVALID_REQUEST: { status: 400, kind: 'invalid_request' },
   SWY_ERR_BODY_TOO_LARGE: { status: 413, kind: 'request_too_large' },
   SWY_ERR_HEADERS_TOO_LARGE: { status: 431, kind: 'invalid_request' },
+  /** The client did not send the whole request within server.requestTimeoutMs. */
+  SWY_ERR_REQUEST_TIMEOUT: { status: 408, kind: 'timeout' },
   SWY_ERR_NOT_FOUND: { status: 404, kind: 'not_found' },
   SWY_ERR_METHOD_NOT_ALLOWED: { status: 405, kind: 'invalid_request' },
   SWY_ERR_UNKNOWN_MODEL: { status: 404, kind: 'not_found' },

@@ -91,6 +91,21 @@ function surfaceOfRawPacket(raw: unknown): ProtocolName {
 /** Logged and recorded for a request whose client left before any answer (nginx's convention). */
 const CLIENT_CLOSED_STATUS = 499;
 
+/** Node's default for the headers; a smaller requestTimeoutMs lowers it. */
+const HEADERS_TIMEOUT_MS = 60_000;
+
+/** The chat surface last served on a connection, for an error Node reports on it later. */
+const socketSurface = new WeakMap<Socket, ProtocolName>();
+
+/** What to answer for an error of Node's HTTP parser or its timeouts. */
+function parserRefusal(code: string | undefined): { error: GatewayError; reason: string } {
+  if (code === 'HPE_HEADER_OVERFLOW') return { error: new GatewayError('SWY_ERR_HEADERS_TOO_LARGE', 'The request headers are too large.'), reason: 'Request Header Fields Too Large' };
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return { error: new GatewayError('SWY_ERR_REQUEST_TIMEOUT', 'The request was not received in time (server.requestTimeoutMs).'), reason: 'Request Timeout' };
+  }
+  return { error: new GatewayError('SWY_ERR_INVALID_REQUEST', 'The HTTP request is malformed.'), reason: 'Bad Request' };
+}
+
 /** Fastify's default, kept now that the gateway creates the server itself. */
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
@@ -110,36 +125,45 @@ export function buildApp(options: AppOptions): FastifyInstance {
     genReqId: requestIdOf,
     // The chat routes are taken straight off node:http (src/server/chat-intake.ts); Fastify routes the rest.
     serverFactory: (fastifyHandler) => {
-      const server = createServer({ maxHeaderSize: options.maxHeaderSize }, (req, res) => {
-        const surface = closing ? undefined : chatSurfaceOf(req);
-        if (surface === undefined) return fastifyHandler(req, res);
-        takeChatRequest(surface, req, res, requestIdOf(req), intakeLimits, serveChat, refuseChat);
-      });
+      const requestTimeout = options.requestTimeoutMs;
+      const server = createServer(
+        {
+          maxHeaderSize: options.maxHeaderSize,
+          // Given at creation: Node derives its header timeout and its check interval from these.
+          requestTimeout,
+          headersTimeout: requestTimeout > 0 ? Math.min(HEADERS_TIMEOUT_MS, requestTimeout) : HEADERS_TIMEOUT_MS,
+          connectionsCheckingInterval: requestTimeout > 0 ? Math.min(30_000, Math.max(500, Math.floor(requestTimeout / 4))) : 30_000,
+        },
+        (req, res) => {
+          const surface = closing ? undefined : chatSurfaceOf(req);
+          if (surface === undefined) return fastifyHandler(req, res);
+          // Remembered for an error Node's parser reports on this connection (a body too slow).
+          socketSurface.set(req.socket, surface);
+          takeChatRequest(surface, req, res, requestIdOf(req), intakeLimits, serveChat, refuseChat);
+        },
+      );
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-      server.requestTimeout = options.requestTimeoutMs;
       return server;
     },
-    // Node's parser refused the request before there was one (bad request line,
-    // headers over maxHeaderSize): answer in JSON with a request id, and log it.
+    // Node's HTTP layer refused the request before the gateway had it whole: a bad
+    // request line, headers over maxHeaderSize, a request slower than requestTimeoutMs.
+    // Answered in JSON with a request id, and logged.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
       if (!socket.writable || err.code === 'ECONNRESET') {
         socket.destroy();
         return;
       }
-      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-      const error = tooLarge
-        ? new GatewayError('SWY_ERR_HEADERS_TOO_LARGE', 'The request headers are too large.')
-        : new GatewayError('SWY_ERR_INVALID_REQUEST', 'The HTTP request is malformed.');
+      const refusal = parserRefusal(err.code);
       const requestId = `${REQUEST_ID_PREFIX}${(++requestCounter).toString(36)}`;
-      const surface = surfaceOfRawPacket((err as { rawPacket?: unknown }).rawPacket);
+      const surface = socketSurface.get(socket) ?? surfaceOfRawPacket((err as { rawPacket?: unknown }).rawPacket);
+      const { error } = refusal;
       requestLog.info({ requestId, status: error.status, error: error.code, parserError: err.code, remoteAddress: socket.remoteAddress }, 'request refused by the HTTP parser');
       const body = JSON.stringify(errorPayload(surface, error, requestId));
-      const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
       const idHeaders = Object.entries(requestIdHeaders(surface, requestId))
         .map(([name, value]) => `${name}: ${value}\r\n`)
         .join('');
       socket.end(
-        `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${idHeaders}Connection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${error.status} ${refusal.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${idHeaders}Connection: close\r\n\r\n${body}`,
       );
     },
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { postJson, startStack } from './stack.ts';
+import { defaultYaml, postJson, startStack } from './stack.ts';
 
 function rawRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer }): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
@@ -138,4 +138,28 @@ test('a known path with the wrong method gets a 405 with Allow, in the protocol 
   const openai = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'DELETE' });
   assert.equal(openai.status, 405);
   assert.ok(((await openai.json()) as { error: unknown }).error);
+});
+
+test('a body slower than server.requestTimeoutMs gets a 408 in the protocol shape of its path, and is logged', async (t) => {
+  const { gateway, logs } = await startStack(t, { yaml: (url) => defaultYaml(url).replace('bodyLimit: 1048576', 'bodyLimit: 1048576, requestTimeoutMs: 600') });
+  const { port } = new URL(gateway.url);
+  const started = Date.now();
+  const reply = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => {
+      // Headers whole, then the body never finishes.
+      socket.write('POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model":');
+    });
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
+  });
+  assert.match(reply, /^HTTP\/1\.1 408 /);
+  assert.match(reply, /\r\nx-request-id: req_\w+\r\n/i);
+  const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as { type: string; error: { message: string } };
+  assert.equal(body.type, 'error', 'the Anthropic shape, for /v1/messages');
+  assert.match(body.error.message, /requestTimeoutMs/);
+  assert.ok(Date.now() - started < 5000, `answered after ${Date.now() - started} ms`);
+  assert.ok(logs.some((line) => line.msg === 'request refused by the HTTP parser' && line.status === 408));
 });
