@@ -187,9 +187,16 @@ async function start(argv: string[], slot: number | undefined): Promise<number> 
     }
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, waiting for requests in flight');
+    let overdue = false;
     const deadline = setTimeout(() => {
-      logger.warn('shutdown deadline passed: exiting with requests still open');
-      process.exit(1);
+      overdue = true;
+      // Still open at the deadline: each ends with its protocol's error (a stream with an
+      // error event, not a reset mid-event), then the process goes.
+      void gateway.interruptOpenRequests('The gateway is shutting down.').then((open) => {
+        logger.warn({ open }, 'shutdown deadline passed: the requests still open were ended with an error');
+        logger.flush();
+        process.exit(1);
+      });
     }, config.server.shutdownTimeoutMs);
     deadline.unref();
     watcher?.close();
@@ -197,7 +204,7 @@ async function start(argv: string[], slot: number | undefined): Promise<number> 
       () => {
         logger.info('stopped');
         logger.flush();
-        finished(0);
+        finished(overdue ? 1 : 0);
       },
       (err: unknown) => {
         logger.error({ err }, 'error while shutting down');

@@ -39,6 +39,8 @@ export interface AppOptions {
   hooks?: HookChain;
   /** Extensions whose routes (admin API, /metrics, /ui) are added to the app. */
   extensions?: readonly GatewayExtension[];
+  /** Filled with the chat requests in flight, so a shutdown past its deadline can end them well-formed. */
+  openCalls?: Set<ChatCall>;
 }
 
 const chatBodySchema = {
@@ -110,7 +112,7 @@ function parserRefusal(code: string | undefined): { error: GatewayError; reason:
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 export function buildApp(options: AppOptions): FastifyInstance {
-  const { holder, pools, limiter } = options;
+  const { holder, pools, limiter, openCalls } = options;
   const logger = moduleLogger(options.logger, 'server');
   /** One summary line per chat request (and its body when `logging.bodies` is on). */
   const requestLog = moduleLogger(options.logger, 'request');
@@ -266,7 +268,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
       summary,
     };
     const config = holder.current.config;
+    openCalls?.add(call);
     res.once('close', () => {
+      openCalls?.delete(call);
       const latencyMs = performance.now() - startedAt;
       const clientAborted = !res.writableFinished;
       // A client that left before any answer got none: 499 (nginx's "client closed request"),

@@ -18,6 +18,9 @@ import { usageLedger } from '../usage/extension.ts';
 import { metricsExtension } from '../observability/metrics-extension.ts';
 import { tracingExtension } from '../observability/tracing.ts';
 import { buildApp } from './app.ts';
+import { streamErrorEvent, writeError } from './error-shapes.ts';
+import { overloadedError } from '../errors.ts';
+import type { ChatCall } from '../pipeline/chat.ts';
 import { uiExtension } from '../ui/index.ts';
 import { limitsExtension } from '../tenancy/limits.ts';
 
@@ -90,6 +93,13 @@ export interface Gateway {
   /** Swaps in a new config; throws (and keeps the old one serving) if it cannot be built. */
   reload(config: Config): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Ends every chat request still open, well-formed: a stream with the protocol's
+   * error event, a request not yet answered with an overloaded error. For a
+   * shutdown past its deadline; resolves once those responses are flushed (or
+   * after `graceMs`). Returns how many there were.
+   */
+  interruptOpenRequests(message: string, graceMs?: number): Promise<number>;
 }
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -138,7 +148,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (extension !== undefined) extensions.push(extension);
   }
   let ready = false;
+  const openCalls = new Set<ChatCall>();
   const app = buildApp({
+    openCalls,
     holder,
     pools,
     logger,
@@ -180,6 +192,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       void pools.warm(warmTargets());
       for (const extension of extensions) await extension.reloaded?.(state);
       logger.info({ configVersion: state.version }, 'configuration reloaded');
+    },
+    async interruptOpenRequests(message: string, graceMs = 1000): Promise<number> {
+      const calls = [...openCalls];
+      const flushed = calls.map((call) => {
+        const { res } = call;
+        if (res.writableEnded) return Promise.resolve();
+        if (res.headersSent) res.end(streamErrorEvent(call.surface, { kind: 'overloaded', message }));
+        else writeError(res, call.surface, overloadedError(call.surface, message), call.requestId);
+        return new Promise<void>((done) => res.once('close', () => done()));
+      });
+      const grace = new Promise<void>((done) => setTimeout(done, graceMs).unref());
+      await Promise.race([Promise.all(flushed), grace]);
+      return calls.length;
     },
     async close(): Promise<void> {
       // Fastify stops accepting and waits for requests in flight. A keep-alive

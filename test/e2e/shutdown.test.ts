@@ -23,8 +23,8 @@ interface Started {
 }
 
 /** Starts the gateway on a mock whose answers hang, with `shutdownTimeoutMs`; resolves once it listens. */
-async function startHangingGateway(t: TestContext, shutdownTimeoutMs: number): Promise<Started> {
-  const mock = await startMockProvider({ port: 0, fault: 'hang' });
+async function startHangingGateway(t: TestContext, shutdownTimeoutMs: number, mockOptions: Parameters<typeof startMockProvider>[0] = { port: 0, fault: 'hang' }): Promise<Started> {
+  const mock = await startMockProvider(mockOptions);
   t.after(() => mock.close());
   const dir = await mkdtemp(join(tmpdir(), 'swy-shutdown-'));
   const file = join(dir, 'conf.yaml');
@@ -95,5 +95,30 @@ test('a request in flight past shutdownTimeoutMs does not hold the process: it e
   assert.equal(await run.exited, 1);
   const took = performance.now() - started;
   assert.ok(took >= 450 && took < 10_000, `${took} ms`);
+  assert.ok(run.lines.some((l) => l.includes('shutdown deadline passed')));
+});
+
+test('past shutdownTimeoutMs, an open stream ends with an error event and a request not yet answered with a 529', async (t) => {
+  // A slow stream: a token every 100 ms.
+  const run = await startHangingGateway(t, 800, { port: 0, tokensPerSecond: 10, outputTokens: 500 });
+  const streaming = await fetch(`${run.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'm', max_tokens: 600, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  assert.equal(streaming.status, 200);
+  const reader = streaming.body!.getReader();
+  await reader.read();
+  run.child.kill('SIGTERM');
+  let text = '';
+  const decoder = new TextDecoder();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  assert.equal(await run.exited, 1);
+  // The last event is a whole error event, not a cut in the middle of one.
+  assert.match(text, /event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error","message":"The gateway is shutting down\."\}[^\n]*\n\n$/);
   assert.ok(run.lines.some((l) => l.includes('shutdown deadline passed')));
 });
