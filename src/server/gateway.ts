@@ -198,7 +198,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const flushed = calls.map((call) => {
         const { res } = call;
         if (res.writableEnded) return Promise.resolve();
-        if (res.headersSent) res.end(streamErrorEvent(call.surface, { kind: 'overloaded', message }));
+        // A passed-through stream may have stopped mid-event: the blank line ends that one first.
+        if (res.headersSent) res.end(`\n\n${streamErrorEvent(call.surface, { kind: 'overloaded', message })}`);
         else writeError(res, call.surface, overloadedError(call.surface, message), call.requestId);
         return new Promise<void>((done) => res.once('close', () => done()));
       });
