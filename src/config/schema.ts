@@ -90,6 +90,12 @@ export const serverSchema = z.strictObject({
    * `auto` is one per CPU. 1, the default, runs one process and no cluster. Read at start only.
    */
   workers: z.union([z.literal('auto'), int(1, MAX_WORKERS)], { error: `must be auto or an integer from 1 to ${MAX_WORKERS}` }).default(1),
+  /**
+   * Browser origins allowed to call the gateway (CORS), e.g. `["http://localhost:5173"]`, or
+   * `["*"]` for any. Empty, the default: no CORS headers, so no web page the user visits
+   * can spend the gateway's provider keys. Read at start only.
+   */
+  corsOrigins: z.array(nonEmpty().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'must be "*" or an origin such as http://localhost:5173')).default([]),
 });
 
 /** Mirrors `OpenAIQuirks` in src/protocols/openai/quirks.ts; every key optional. */

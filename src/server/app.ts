@@ -21,6 +21,7 @@ import type { UpstreamPools } from '../upstream/pools.ts';
 import { parseJsonBody } from './body.ts';
 import { FinishingQueue } from './finishing.ts';
 import { chatSurfaceOf, invalidChatBody, takeChatRequest } from './chat-intake.ts';
+import { corsHandler } from './cors.ts';
 import { errorPayload, requestIdHeaders, toGatewayError, writeError } from './error-shapes.ts';
 import { findModel, handleCountTokens, listModels } from './info-routes.ts';
 
@@ -41,6 +42,8 @@ export interface AppOptions {
   extensions?: readonly GatewayExtension[];
   /** Filled with the chat requests in flight, so a shutdown past its deadline can end them well-formed. */
   openCalls?: Set<ChatCall>;
+  /** `server.corsOrigins`: browser origins allowed to call the gateway; none by default. */
+  corsOrigins?: readonly string[];
 }
 
 const chatBodySchema = {
@@ -128,6 +131,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // The chat routes are taken straight off node:http (src/server/chat-intake.ts); Fastify routes the rest.
     serverFactory: (fastifyHandler) => {
       const requestTimeout = options.requestTimeoutMs;
+      const cors = corsHandler(options.corsOrigins ?? []);
       const server = createServer(
         {
           maxHeaderSize: options.maxHeaderSize,
@@ -137,6 +141,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
           connectionsCheckingInterval: requestTimeout > 0 ? Math.min(30_000, Math.max(500, Math.floor(requestTimeout / 4))) : 30_000,
         },
         (req, res) => {
+          if (cors !== undefined && cors(req, res)) return;
           const surface = closing ? undefined : chatSurfaceOf(req);
           if (surface === undefined) return fastifyHandler(req, res);
           // Remembered for an error Node's parser reports on this connection (a body too slow).

@@ -158,6 +158,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxHeaderSize: config.server.maxHeaderSize,
     maxNestingDepth: config.server.maxNestingDepth,
     requestTimeoutMs: config.server.requestTimeoutMs,
+    corsOrigins: config.server.corsOrigins,
     isReady: () => ready,
     limiter,
     hooks: chainHooks(extensions),
