@@ -52,6 +52,7 @@ test('defaults are filled in everywhere', () => {
     maxQueue: 1000,
     maxQueueWaitMs: 30_000,
     workers: 1,
+    corsOrigins: [],
   });
   assert.deepEqual(config.providers[0]?.pool, {
     connections: 64,
