@@ -27,6 +27,19 @@ Commands:
                           usage and cost from the ledger; \`usage prune [--days N]\` applies retention now
 `;
 
+/**
+ * npm runs a package's scripts in the package's directory; `npm run switchyard -- …`
+ * (and `npm start`, `npm run mock`) should act where the user typed them, as the
+ * installed command does: relative --config paths, ./switchyard.yaml, ./data, and the
+ * directory Claude Code works in. npm says where that was in INIT_CWD.
+ */
+function actWhereInvoked(): void {
+  const invokedFrom = process.env.INIT_CWD;
+  const script = process.env.npm_lifecycle_event;
+  if (invokedFrom === undefined || (script !== 'start' && script !== 'switchyard' && script !== 'mock')) return;
+  if (process.cwd() !== invokedFrom) process.chdir(invokedFrom);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -59,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+actWhereInvoked();
 main(process.argv.slice(2)).then(
   (code) => {
     if (code !== 0) process.exitCode = code;

@@ -233,3 +233,25 @@ test('a port already in use stops the start with a clear message and exit code 1
   assert.equal(code, 1);
   assert.match(stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`));
 });
+
+test('run through npm (`npm run switchyard -- …`), it acts in the directory the user typed it in', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'swy-npm-'));
+  await writeFile(join(dir, 'mine.yaml'), 'providers: [ { name: p, protocol: openai, baseUrl: "http://127.0.0.1:9/v1" } ]\nmodels: [ { name: m, deployments: [ { provider: p, model: m } ] } ]\nroutes: { default: m }\n');
+  const repo = fileURLToPath(new URL('../..', import.meta.url));
+  const run = (env: Record<string, string>) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      // npm runs the script in the package's directory and names the user's in INIT_CWD.
+      const child = spawn(process.execPath, [cli, 'config', 'check', 'mine.yaml'], { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      t.after(() => child.kill('SIGKILL'));
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('exit', (code) => resolve({ code, out }));
+    });
+  const viaNpm = await run({ INIT_CWD: dir, npm_lifecycle_event: 'switchyard' });
+  assert.equal(viaNpm.code, 0, viaNpm.out);
+  // Another npm script (the test runner itself) leaves the directory alone.
+  const other = await run({ INIT_CWD: dir, npm_lifecycle_event: 'test' });
+  assert.notEqual(other.code, 0);
+  assert.match(other.out, /mine\.yaml/);
+});
