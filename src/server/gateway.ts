@@ -176,6 +176,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   let version = 1;
+  let reloadsAsked = 0;
+  let reloading: Promise<void> = Promise.resolve();
+  const applyReload = async (next: Config, ticket: number): Promise<void> => {
+    const state = await buildState(next, ++version, logger);
+    if (ticket !== reloadsAsked) {
+      logger.info({ configVersion: state.version }, 'configuration reload superseded by a newer one before it was applied');
+      return;
+    }
+    holder.swap(state);
+    applyDeploymentCaps(state);
+    await pools.retain(warmTargets());
+    void pools.warm(warmTargets());
+    for (const extension of extensions) await extension.reloaded?.(state);
+    logger.info({ configVersion: state.version }, 'configuration reloaded');
+  };
   const gateway: Gateway = {
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
@@ -185,14 +200,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     limiter,
     warmed,
     extensions,
-    async reload(next: Config): Promise<void> {
-      const state = await buildState(next, ++version, logger);
-      holder.swap(state);
-      applyDeploymentCaps(state);
-      await pools.retain(warmTargets());
-      void pools.warm(warmTargets());
-      for (const extension of extensions) await extension.reloaded?.(state);
-      logger.info({ configVersion: state.version }, 'configuration reloaded');
+    reload(next: Config): Promise<void> {
+      // Reloads run one at a time and the newest wins: a slow build (a custom router
+      // module to import) must not land after a later edit and bring an older file back.
+      const ticket = ++reloadsAsked;
+      const run = reloading.then(() => (ticket === reloadsAsked ? applyReload(next, ticket) : undefined));
+      reloading = run.catch(() => undefined);
+      return run;
     },
     async interruptOpenRequests(message: string, graceMs = 1000): Promise<number> {
       const calls = [...openCalls];

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { request, type IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseConfig } from '../../src/config/index.ts';
 import { SseParser } from '../../src/protocols/sse.ts';
 import { defaultYaml, postJson, startStack } from './stack.ts';
 
@@ -330,4 +334,18 @@ test('a client that leaves before any answer is recorded as 499 client_closed, n
   controller.abort();
   for (let i = 0; i < 200 && ends.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(ends, [{ status: 499, error: 'client_closed', clientAborted: true }]);
+});
+
+test('reloads apply in order, newest last: a slow one (a router module to import) cannot bring an older config back', async (t) => {
+  const { gateway, mock } = await startStack(t);
+  const dir = await mkdtemp(join(tmpdir(), 'swy-reload-'));
+  const slowRouter = join(dir, 'slow.mjs');
+  await writeFile(slowRouter, 'await new Promise((r) => setTimeout(r, 400));\nexport default () => undefined;\n');
+  const older = parseConfig(`${defaultYaml(mock.url)}`.replace('routes: { default: claude-mock, background: gpt-mock }', `routes: { default: claude-mock, custom: "${slowRouter}" }`), { env: {} });
+  const newer = parseConfig(defaultYaml(mock.url).replace('routes: { default: claude-mock, background: gpt-mock }', 'routes: { default: gpt-mock }'), { env: {} });
+  const first = gateway.reload(older);
+  await new Promise((r) => setTimeout(r, 50));
+  await Promise.all([first, gateway.reload(newer)]);
+  assert.equal(gateway.holder.current.config, newer);
+  assert.equal(gateway.holder.current.config.routes.default, 'gpt-mock');
 });
