@@ -86,7 +86,7 @@ export async function handleChat(deps: PipelineDeps, call: ChatCall): Promise<vo
     const requestedModel = call.body.model as string;
     const stream = call.body.stream === true;
     summary.stream = stream;
-    const decision = state.router.decideByName(requestedModel) ?? (await state.router.decide(decode(), requestedModel));
+    const decision = state.router.decideByName(requestedModel) ?? (await state.router.decide(decode(), requestedModel, call.requestId));
     summary.rule = decision.rule;
     summary.model = decision.modelName;
     for (const routed of hooks.routed) {

@@ -23,7 +23,7 @@ export async function buildState(config: Config, version: number, logger: Logger
   for (const spec of config.providers) providers.set(spec.name, prepareProvider(spec as ProviderSpec));
   const routingLog = moduleLogger(logger, 'routing');
   const router = await buildRouter(config, {
-    onCustomRouterError: (err) => routingLog.warn({ err }, 'the custom router failed; the built-in rules decided instead'),
+    onCustomRouterError: (err, requestId) => routingLog.warn({ err, requestId }, 'the custom router failed; the built-in rules decided instead'),
     // Loading the BPE ranks takes about a second: pay it at start, not on a
     // request, when a long-context route will need it.
     preloadTokenizer: config.routes.longContext !== undefined,

@@ -36,7 +36,7 @@ export { countTextTokens, countTokens, estimateUpperBoundBytes, isTokenizerLoade
 
 export interface Router {
   /** Synchronous unless a custom router module answers with a promise. */
-  decide(req: ChatRequest, rawModel?: string): Promise<RouteDecision> | RouteDecision;
+  decide(req: ChatRequest, rawModel?: string, requestId?: string): Promise<RouteDecision> | RouteDecision;
   /**
    * The decision when the model name alone settles it (`provider,model` or a
    * configured name or alias), else undefined. Lets passthrough traffic skip
@@ -53,7 +53,8 @@ export interface RouterOptions {
    * is not a configured model; the request then falls through to the
    * built-in rules. The gateway logs it.
    */
-  onCustomRouterError?: (error: unknown) => void;
+  /** A custom router that threw or answered nonsense; `requestId` of the request it was deciding, when known. */
+  onCustomRouterError?: (error: unknown, requestId?: string) => void;
   /**
    * Load the tokenizer now when routes.longContext is configured. Loading is
    * synchronous and takes about a second: better at start than stalling the
@@ -77,7 +78,7 @@ class ScenarioRouter implements Router {
   readonly #config: Config;
   readonly #table: RoutingTable;
   readonly #custom: CustomRouter | undefined;
-  readonly #onCustomError: (error: unknown) => void;
+  readonly #onCustomError: (error: unknown, requestId?: string) => void;
   readonly #byName = new Map<string, RouteDecision>();
   readonly #dynamic = new Map<string, RouteDecision | null>();
   readonly #background: RouteDecision | undefined;
@@ -131,42 +132,43 @@ class ScenarioRouter implements Router {
     return this.#byName.get(model);
   }
 
-  decide(req: ChatRequest, rawModel?: string): Promise<RouteDecision> | RouteDecision {
+  /** `requestId` only names the request in a custom router's error. */
+  decide(req: ChatRequest, rawModel?: string, requestId?: string): Promise<RouteDecision> | RouteDecision {
     const model = rawModel ?? req.model;
     const named = this.decideByName(model);
     if (named !== undefined) return named;
-    return this.#custom === undefined ? this.#scenario(req, model) : this.#runCustom(this.#custom, req, model);
+    return this.#custom === undefined ? this.#scenario(req, model) : this.#runCustom(this.#custom, req, model, requestId);
   }
 
-  #runCustom(custom: CustomRouter, req: ChatRequest, model: string): Promise<RouteDecision> | RouteDecision {
+  #runCustom(custom: CustomRouter, req: ChatRequest, model: string, requestId: string | undefined): Promise<RouteDecision> | RouteDecision {
     let tokens: number | undefined;
     const ctx: CustomRouterContext = { config: this.#config, model, tokenCount: () => (tokens ??= countTokens(req)) };
     let answer: unknown;
     try {
       answer = custom(req, ctx);
     } catch (error) {
-      this.#onCustomError(error);
+      this.#onCustomError(error, requestId);
       return this.#scenario(req, model);
     }
-    if (!isPromiseLike(answer)) return this.#afterCustom(answer, req, model);
+    if (!isPromiseLike(answer)) return this.#afterCustom(answer, req, model, requestId);
     return Promise.resolve(answer).then(
-      (value) => this.#afterCustom(value, req, model),
+      (value) => this.#afterCustom(value, req, model, requestId),
       (error: unknown) => {
-        this.#onCustomError(error);
+        this.#onCustomError(error, requestId);
         return this.#scenario(req, model);
       },
     );
   }
 
-  #afterCustom(answer: unknown, req: ChatRequest, model: string): RouteDecision {
+  #afterCustom(answer: unknown, req: ChatRequest, model: string, requestId: string | undefined): RouteDecision {
     if (answer === undefined || answer === null || answer === '') return this.#scenario(req, model);
     if (typeof answer !== 'string') {
-      this.#onCustomError(new TypeError(`custom router returned ${typeof answer}; expected a model name, "provider,model" or undefined`));
+      this.#onCustomError(new TypeError(`custom router returned ${typeof answer}; expected a model name, "provider,model" or undefined`), requestId);
       return this.#scenario(req, model);
     }
     const found = this.#dynamicDecision('custom', answer);
     if (found !== undefined) return found;
-    this.#onCustomError(new Error(`custom router returned "${answer}", which is neither a configured model nor "provider,model" with a configured provider`));
+    this.#onCustomError(new Error(`custom router returned "${answer}", which is neither a configured model nor "provider,model" with a configured provider`), requestId);
     return this.#scenario(req, model);
   }
 

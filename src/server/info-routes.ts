@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayState } from '../pipeline/state.ts';
 import { countTokens } from '../routing/tokens.ts';
 import { decodeRequest } from '../translate/index.ts';
+import { REQUESTED_MODEL } from '../config/index.ts';
 import { upstreamHeaders } from '../pipeline/upstream-call.ts';
 import { UpstreamCall } from '../upstream/call.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
@@ -72,7 +73,7 @@ export async function handleCountTokens(
       }
       const call = new UpstreamCall(AbortSignal.timeout(10_000));
       pools.get(provider.origin, provider.pool).dispatch(
-        { method: 'POST', path: `${provider.chatPath}/count_tokens`, headers: forwarded, body: JSON.stringify({ ...body, model: first.model }) },
+        { method: 'POST', path: `${provider.chatPath}/count_tokens`, headers: forwarded, body: JSON.stringify({ ...body, model: first.model === REQUESTED_MODEL ? body.model : first.model }) },
         call,
       );
       const { statusCode } = await call.head;

@@ -349,3 +349,21 @@ test('reloads apply in order, newest last: a slow one (a router module to import
   assert.equal(gateway.holder.current.config, newer);
   assert.equal(gateway.holder.current.config.routes.default, 'gpt-mock');
 });
+
+test('count_tokens on a deployment with model "*" asks the provider for the model the client named', async (t) => {
+  const { gateway, mock } = await startStack(t, {
+    yaml: (url) => `
+server: { host: 127.0.0.1, port: 0 }
+providers:
+  - { name: ant, protocol: anthropic, baseUrl: "${url}" }
+models:
+  - { name: any, deployments: [ { provider: ant, model: "*" } ] }
+routes: { default: any }
+`,
+  });
+  const res = await postJson(`${gateway.url}/v1/messages/count_tokens`, { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'hello there' }] });
+  assert.equal(res.status, 200);
+  const asked = mock.stats.last.at(-1)!;
+  assert.equal(asked.path, '/v1/messages/count_tokens');
+  assert.equal((asked.body as { model: string }).model, 'claude-sonnet-4-5');
+});

@@ -9,8 +9,14 @@ const counter = globalThis as { swyCustomRouterCalls?: number };
 
 async function syncRouter() {
   const errors: unknown[] = [];
-  const router = await buildRouter(routingConfig({ custom: './sync.ts' }), { onCustomRouterError: (error) => errors.push(error) });
-  return { router, errors };
+  const requestIds: Array<string | undefined> = [];
+  const router = await buildRouter(routingConfig({ custom: './sync.ts' }), {
+    onCustomRouterError: (error, requestId) => {
+      errors.push(error);
+      requestIds.push(requestId);
+    },
+  });
+  return { router, errors, requestIds };
 }
 
 function sync(decision: Promise<RouteDecision> | RouteDecision): RouteDecision {
@@ -70,12 +76,15 @@ test('configured names and provider,model are decided before the custom router i
   assert.equal(counter.swyCustomRouterCalls, before + 1);
 });
 
-test('a throwing custom router is reported and the built-in rules decide', async () => {
-  const { router, errors } = await syncRouter();
-  const decision = sync(router.decide(request({ model: 'throw' })));
+test('a throwing custom router is reported, with the request it was deciding, and the built-in rules decide', async () => {
+  const { router, errors, requestIds } = await syncRouter();
+  const decision = sync(router.decide(request({ model: 'throw' }), undefined, 'req_abc'));
   assert.equal(decision.rule, 'default');
   assert.equal(errors.length, 1);
   assert.match(String(errors[0]), /custom router failed/);
+  assert.deepEqual(requestIds, ['req_abc']);
+  sync(router.decide(request({ model: 'to-number' }), undefined, 'req_def'));
+  assert.deepEqual(requestIds, ['req_abc', 'req_def']);
 });
 
 test('an answer that names no configured model is reported and falls through', async () => {
