@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 
 export async function runCode(args: string[]): Promise<number> {
-  const base = process.env.SWITCHYARD_URL ?? `http://127.0.0.1:${process.env.SWITCHYARD_PORT ?? '3456'}`;
+  const base = (process.env.SWITCHYARD_URL ?? `http://127.0.0.1:${process.env.SWITCHYARD_PORT ?? '3456'}`).replace(/\/+$/, '');
   try {
     const health = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) });
     if (!health.ok) throw new Error(`HTTP ${health.status}`);
@@ -15,8 +15,11 @@ export async function runCode(args: string[]): Promise<number> {
     );
     return 1;
   }
+  // A provider key in this shell is the gateway's business, not Claude Code's: passed on, it
+  // would be sent as x-api-key, which the gateway reads before the token below.
+  const { ANTHROPIC_API_KEY: _providerKey, ...inherited } = process.env;
   const env = {
-    ...process.env,
+    ...inherited,
     ANTHROPIC_BASE_URL: base,
     // Claude Code needs some key; the gateway decides what reaches the provider.
     ANTHROPIC_AUTH_TOKEN: process.env.SWITCHYARD_API_KEY ?? process.env.ANTHROPIC_AUTH_TOKEN ?? 'switchyard',

@@ -33,8 +33,8 @@ export async function runStart(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function start(argv: string[], slot: number | undefined): Promise<number> {
-  const { values } = parseArgs({
+function parseStartArgs(argv: string[]) {
+  return parseArgs({
     args: argv,
     options: {
       config: { type: 'string', short: 'c' },
@@ -44,9 +44,44 @@ async function start(argv: string[], slot: number | undefined): Promise<number> 
       'log-format': { type: 'string' },
       'log-level': { type: 'string' },
       'allow-open': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+const START_USAGE = `Usage: switchyard start [options]
+
+  -c, --config FILE         configuration file (default: $SWITCHYARD_CONFIG, ./switchyard.yaml or ./switchyard.yml;
+                            none: provider keys from the environment, else a built-in example on an in-process mock)
+      --host H, -p --port N where to listen (override server.host / server.port)
+  -w, --workers N|auto      gateway processes sharing the port (auto: one per CPU)
+      --log-format json|pretty
+      --log-level LEVEL     ${LOG_LEVELS.join(', ')}
+      --allow-open          serve without authentication even off loopback
+  -h, --help
+`;
+
+async function start(argv: string[], slot: number | undefined): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseStartArgs(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${START_USAGE}`);
+    return 2;
+  }
+  const { values } = parsed;
+  if (values.help === true) {
+    process.stdout.write(START_USAGE);
+    return 0;
+  }
+  const level = values['log-level'];
+  if (level !== undefined && !LOG_LEVELS.includes(level)) {
+    process.stderr.write(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${level}'\n`);
+    return 2;
+  }
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
     process.stderr.write(`--port must be an integer between 0 and 65535, got '${values.port}'\n`);

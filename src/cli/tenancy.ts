@@ -118,6 +118,7 @@ export async function runTenancyCli(command: 'migrate' | 'tenants' | 'keys', arg
         admin: { type: 'boolean' },
         expires: { type: 'string' },
         json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
         ...limitOptions,
       },
     });
@@ -126,6 +127,10 @@ export async function runTenancyCli(command: 'migrate' | 'tenants' | 'keys', arg
     return 2;
   }
   const { values, positionals } = parsed;
+  if (values.help === true) {
+    io.out(`${USAGE}\n`);
+    return 0;
+  }
   let t: Target;
   try {
     t = await target(values.config, env);

@@ -194,7 +194,7 @@ test('switchyard code runs claude against the gateway, and says clearly when no 
   // A stand-in `claude` that reports what it was given.
   const bin = join(dir, 'bin');
   await mkdir(bin);
-  await writeFile(join(bin, 'claude'), '#!/bin/sh\necho "base=$ANTHROPIC_BASE_URL args=$* quiet=$CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"\n');
+  await writeFile(join(bin, 'claude'), '#!/bin/sh\necho "base=$ANTHROPIC_BASE_URL args=$* quiet=$CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC token=$ANTHROPIC_AUTH_TOKEN key=$ANTHROPIC_API_KEY"\n');
   await chmod(join(bin, 'claude'), 0o755);
   const run = await startCli(t, [], dir);
   const code = (env: Record<string, string>) =>
@@ -206,9 +206,10 @@ test('switchyard code runs claude against the gateway, and says clearly when no 
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       child.on('exit', (status) => resolve({ status, out, err }));
     });
-  const ok = await code({ SWITCHYARD_URL: run.url });
+  // A provider key in the shell stays out of Claude Code's way; a trailing slash is fine.
+  const ok = await code({ SWITCHYARD_URL: `${run.url}/`, ANTHROPIC_API_KEY: 'sk-ant-provider', SWITCHYARD_API_KEY: 'swy_key' });
   assert.equal(ok.status, 0, ok.err);
-  assert.equal(ok.out.trim(), `base=${run.url} args=-p hello quiet=1`);
+  assert.equal(ok.out.trim(), `base=${run.url} args=-p hello quiet=1 token=swy_key key=`);
   const down = await code({ SWITCHYARD_URL: 'http://127.0.0.1:9' });
   assert.equal(down.status, 1);
   assert.match(down.err, /no gateway answers at http:\/\/127\.0\.0\.1:9/);
@@ -254,4 +255,30 @@ test('run through npm (`npm run switchyard -- …`), it acts in the directory th
   const other = await run({ INIT_CWD: dir, npm_lifecycle_event: 'test' });
   assert.notEqual(other.code, 0);
   assert.match(other.out, /mine\.yaml/);
+});
+
+test('--help answers for start and keys; a bad option or log level is a usage error (exit 2) that says which', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'swy-help-'));
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn(process.execPath, [cli, ...args], { cwd: dir, env: { ...process.env, DATABASE_URL: 'sqlite::memory:' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      t.after(() => child.kill('SIGKILL'));
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.once('exit', (code) => resolve({ code, out, err }));
+    });
+  const help = await run(['start', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /Usage: switchyard start/);
+  const bogus = await run(['start', '--bogus']);
+  assert.equal(bogus.code, 2);
+  assert.match(bogus.err, /--bogus/);
+  const level = await run(['start', '--log-level', 'loud']);
+  assert.equal(level.code, 2);
+  assert.match(level.err, /--log-level must be one of .*'loud'/);
+  const keys = await run(['keys', 'create', '--help']);
+  assert.equal(keys.code, 0, keys.err);
+  assert.match(keys.out, /switchyard keys create --tenant NAME/);
 });
