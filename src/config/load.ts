@@ -107,7 +107,8 @@ export function builtinExampleConfig(mockUrl: string): Config {
   return configFromObject(
     {
       providers: [
-        { name: 'mock', protocol: 'openai', baseUrl: `${root}/v1`, models: ['mock-model'] },
+        // The mock reasons when asked (reasoning_effort), so thinking works through translation too.
+        { name: 'mock', protocol: 'openai', baseUrl: `${root}/v1`, models: ['mock-model'], quirks: { reasoningEffort: true } },
         { name: 'mock-anthropic', protocol: 'anthropic', baseUrl: root, models: ['mock-claude'] },
       ],
       models: [

@@ -4,7 +4,10 @@ import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseConfig } from '../../src/config/index.ts';
+import { builtinExampleConfig, parseConfig } from '../../src/config/index.ts';
+import { startMockProvider } from '../../src/mock/server.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { startGateway } from '../../src/server/gateway.ts';
 import { SseParser } from '../../src/protocols/sse.ts';
 import { defaultYaml, postJson, startStack } from './stack.ts';
 
@@ -366,4 +369,16 @@ routes: { default: any }
   const asked = mock.stats.last.at(-1)!;
   assert.equal(asked.path, '/v1/messages/count_tokens');
   assert.equal((asked.body as { model: string }).model, 'claude-sonnet-4-5');
+});
+
+test("the built-in example thinks through translation: Anthropic thinking on mock-model (an OpenAI-protocol mock) comes back as a thinking block", async (t) => {
+  const mock = await startMockProvider({ port: 0 });
+  t.after(() => mock.close());
+  const config = builtinExampleConfig(mock.url);
+  const gateway = await startGateway({ config: { ...config, store: { ...config.store, url: 'sqlite::memory:' } }, port: 0, logger: createLogger({ level: 'silent' }) });
+  t.after(() => gateway.close());
+  const res = await postJson(`${gateway.url}/v1/messages`, { model: 'mock-model', max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 2048 }, messages: [{ role: 'user', content: 'hi' }] });
+  assert.equal(res.status, 200);
+  const content = res.json.content as Array<{ type: string }>;
+  assert.equal(content[0]?.type, 'thinking');
 });
