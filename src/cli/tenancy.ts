@@ -143,11 +143,15 @@ export async function runTenancyCli(command: 'migrate' | 'tenants' | 'keys', arg
   }
   const db = await openMigrated(t, io, command === 'migrate');
   const repo = new TenancyRepository(db);
-  const announce = async (change: Invalidation): Promise<void> => {
-    if (t.redisUrl !== undefined && !(await publishOnce(t.redisUrl, change))) {
-      io.err('warning: Redis is unreachable: running gateways apply this when their key cache expires (auth.cacheTtlMs).');
-    }
+  /** Tells running gateways; true when they heard it at once (over Redis). */
+  const announce = async (change: Invalidation): Promise<boolean> => {
+    if (t.redisUrl === undefined) return false;
+    if (await publishOnce(t.redisUrl, change)) return true;
+    io.err('warning: Redis is unreachable: running gateways apply this when their key cache expires (auth.cacheTtlMs).');
+    return false;
   };
+  // The CLI writes the store; a running gateway without Redis learns of it when its cached lookup expires.
+  const whenApplied = (heard: boolean): string => (heard ? 'Running gateways applied it at once.' : 'A running gateway applies it within auth.cacheTtlMs (30 s by default; at once with Redis).');
   try {
     if (command === 'migrate') return 0;
     const [action, arg] = positionals;
@@ -196,14 +200,14 @@ export async function runTenancyCli(command: 'migrate' | 'tenants' | 'keys', arg
     }
     if (command === 'keys' && action === 'revoke' && arg !== undefined) {
       const key = await repo.revokeKey(arg);
-      await announce({ keyId: key.id });
-      io.out(`Revoked key ${key.id} (${key.prefix}…).`);
+      const heard = await announce({ keyId: key.id });
+      io.out(`Revoked key ${key.id} (${key.prefix}…). ${whenApplied(heard)}`);
       return 0;
     }
     if (command === 'keys' && action === 'rotate' && arg !== undefined) {
       const issued = await repo.rotateKey(arg);
-      await announce({ keyId: issued.record.id });
-      io.out(`Rotated key ${issued.record.id}: the previous secret no longer works. Store the new one now: it is not shown again.`);
+      const heard = await announce({ keyId: issued.record.id });
+      io.out(`Rotated key ${issued.record.id}: the previous secret is retired. ${whenApplied(heard)} Store the new one now: it is not shown again.`);
       io.out(issued.secret);
       return 0;
     }

@@ -80,6 +80,10 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
     (counting ??= repo
       .countKeys()
       .then((n) => {
+        // The moment a gateway that served everyone starts asking for keys deserves a line.
+        if (storedKeys === 0 && n > 0 && mayRunOpen && jwt === undefined) {
+          logger.warn({ keys: n }, 'Authentication is ON: the store now holds an API key, so every client request needs one.');
+        }
         storedKeys = n;
         countedAt = Date.now();
       })

@@ -144,3 +144,19 @@ test('a key scoped to models and routes gets 403 in its protocol outside them', 
   assert.equal(background.status, 403, background.text);
   assert.match(String((background.json.error as Record<string, unknown>).message), /background/);
 });
+
+test('a gateway that ran open logs the moment the first key turns authentication on', async (t) => {
+  const { gateway, logs, repo } = await startAuthStack(t);
+  assert.ok(logs.some((l) => String(l.msg).startsWith('Authentication is OFF')));
+  // The CLI's way: straight into the store, no announcement.
+  await repo.createKey({ tenantId: (await repo.createTenant('acme')).id });
+  const deadline = Date.now() + 5000;
+  while (!logs.some((l) => String(l.msg).startsWith('Authentication is ON')) && Date.now() < deadline) {
+    await postJson(`${gateway.url}/v1/chat/completions`, openaiBody);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const on = logs.find((l) => String(l.msg).startsWith('Authentication is ON'));
+  assert.ok(on, 'the line that says authentication is on');
+  assert.equal(on.level, 40);
+  assert.equal((await postJson(`${gateway.url}/v1/chat/completions`, openaiBody)).status, 401);
+});
