@@ -124,13 +124,16 @@ async function prune(argv: string[], io: UsageIo): Promise<number> {
   try {
     io.err(`Deleting usage events older than ${days} day${days === 1 ? '' : 's'} (before ${new Date(before).toISOString()}) from ${db.description}\n`);
     let shownAt = 0;
+    let shown = '';
     const deleted = await pruneUsage(db, {
       before,
       onProgress: ({ deleted: done, total }) => {
         const now = Date.now();
         if (done !== total && now - shownAt < 500) return;
-        shownAt = now;
         const line = `  ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} deleted (${total === 0 ? 100 : Math.floor((done / total) * 100)}%)`;
+        if (line === shown) return;
+        shownAt = now;
+        shown = line;
         io.err(io.tty ? `\r${line}` : `${line}\n`);
       },
     });

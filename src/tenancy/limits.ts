@@ -495,6 +495,11 @@ function whose(scope: ScopePlan): string {
   return scope.id.startsWith('key:') ? 'this API key' : "this key's tenant";
 }
 
+/** Dollars as a person reads them: cents, or the digits that matter below a cent ($0.001, not $0.00). */
+export function usd(amount: number): string {
+  return amount === 0 || amount >= 0.01 ? `$${amount.toFixed(2)}` : `$${Number(amount.toPrecision(3))}`;
+}
+
 /** The 429 for a refused request: the client's protocol shape comes from the server (writeError). */
 export function refusal(verdict: Extract<Verdict, { ok: false }>, admission: Admission): GatewayError {
   const { limit, scope } = verdict;
@@ -502,7 +507,7 @@ export function refusal(verdict: Extract<Verdict, { ok: false }>, admission: Adm
   const headers = { 'retry-after': String(seconds) };
   if (limit === 'budgetDayUsd' || limit === 'budgetMonthUsd') {
     const nanos = limit === 'budgetDayUsd' ? scope.dayNanos : scope.monthNanos;
-    const amount = `$${fromNanos(nanos ?? 0).toFixed(2)}`;
+    const amount = usd(fromNanos(nanos ?? 0));
     const when = verdict.retryAfterMs === IN_FLIGHT_RETRY_MS ? 'what is left is held by requests in flight; retry shortly' : `it renews at ${new Date(admission.now + verdict.retryAfterMs).toISOString()}`;
     return new GatewayError('SWY_ERR_BUDGET_EXCEEDED', `The ${LIMIT_TEXT[limit]} of ${amount} for ${whose(scope)} does not cover this request: ${when}.`, { headers });
   }

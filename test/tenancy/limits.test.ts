@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryLimitBackend, slidingCount, WINDOW_MS, IN_FLIGHT_RETRY_MS, type Admission, type ScopePlan } from '../../src/tenancy/limits-backend.ts';
 import { estimateInputTokens, RAW_LENGTH_FROM } from '../../src/tenancy/limits-estimate.ts';
-import { periodsAt } from '../../src/tenancy/limits.ts';
+import { periodsAt, usd } from '../../src/tenancy/limits.ts';
 import { countTokens, IMAGE_TOKENS } from '../../src/routing/tokens.ts';
 import { decodeRequest } from '../../src/translate/index.ts';
 
@@ -163,4 +163,12 @@ test('periods are UTC days and months with their ends', () => {
   assert.equal(p.month, '2026-12');
   assert.equal(p.dayEndsAt, Date.UTC(2027, 0, 1));
   assert.equal(p.monthEndsAt, Date.UTC(2027, 0, 1));
+});
+
+test('budget amounts read as people write them: cents, and the digits that matter below a cent', () => {
+  assert.equal(usd(0.5), '$0.50');
+  assert.equal(usd(12), '$12.00');
+  assert.equal(usd(0), '$0.00');
+  assert.equal(usd(0.001), '$0.001');
+  assert.equal(usd(0.00123456), '$0.00123');
 });
