@@ -51,8 +51,10 @@ export function hasWebSearchTool(req: ChatRequest): boolean {
 }
 
 export function wantsThinking(req: ChatRequest): boolean {
-  const mode = req.reasoning?.mode;
-  return mode === 'enabled' || mode === 'adaptive';
+  const reasoning = req.reasoning;
+  // `minimal` (OpenAI's reasoning_effort) asks for as little reasoning as there is: no thinking model needed.
+  if (reasoning === undefined || reasoning.effort === 'minimal') return false;
+  return reasoning.mode === 'enabled' || reasoning.mode === 'adaptive';
 }
 
 function hasImage(parts: readonly Part[]): boolean {

@@ -213,6 +213,9 @@ test('enabled or adaptive thinking routes to think, disabled does not', async ()
   assert.equal(decideSync(router, request({ reasoning: { mode: 'enabled', budgetTokens: 1024 } })).rule, 'think');
   assert.equal(decideSync(router, request({ reasoning: { mode: 'adaptive' } })).rule, 'think');
   assert.equal(decideSync(router, request({ reasoning: { mode: 'disabled' } })).rule, 'default');
+  // OpenAI's reasoning_effort: low and up want a thinking model, minimal does not.
+  assert.equal(decideSync(router, request({ reasoning: { mode: 'enabled', effort: 'low' } })).rule, 'think');
+  assert.equal(decideSync(router, request({ reasoning: { mode: 'enabled', effort: 'minimal' } })).rule, 'default');
 });
 
 test('thinking wins over images', async () => {
