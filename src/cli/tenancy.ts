@@ -12,6 +12,7 @@ import { openDb, resolveStoreUrl, type Db } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { migrations } from '../store/migrations/index.ts';
 import { resolveRedisUrl } from '../store/redis.ts';
+import { ROUTE_RULES } from '../routing/table.ts';
 import { keyView, parseExpiry, tenantView } from '../tenancy/admin-api.ts';
 import { publishOnce, type Invalidation } from '../tenancy/invalidation.ts';
 import type { Limits } from '../tenancy/principal.ts';
@@ -173,6 +174,10 @@ export async function runTenancyCli(command: 'migrate' | 'tenants' | 'keys', arg
       const limits = limitsFrom(values);
       const models = list(values.models);
       const routes = list(values.routes);
+      const unknown = routes?.filter((rule) => !(ROUTE_RULES as readonly string[]).includes(rule));
+      if (unknown !== undefined && unknown.length > 0) {
+        throw new UsageError(`--routes: unknown rule${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}; the rules are ${ROUTE_RULES.join(', ')}.`);
+      }
       const issued = await repo.createKey({
         tenantId: tenant.id,
         ...(values.name === undefined ? {} : { name: values.name }),

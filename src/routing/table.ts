@@ -17,17 +17,10 @@ export interface Deployment {
   maxTokens?: number;
 }
 
-export type RouteRule =
-  | 'explicit'
-  | 'model'
-  | 'custom'
-  | 'subagent'
-  | 'longContext'
-  | 'background'
-  | 'webSearch'
-  | 'think'
-  | 'image'
-  | 'default';
+/** Every rule that can decide a request, as logged and as a key's `routes` scope names them. */
+export const ROUTE_RULES = ['explicit', 'model', 'custom', 'subagent', 'longContext', 'background', 'webSearch', 'think', 'image', 'default'] as const;
+
+export type RouteRule = (typeof ROUTE_RULES)[number];
 
 export interface RouteDecision {
   rule: RouteRule;

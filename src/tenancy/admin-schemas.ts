@@ -4,6 +4,7 @@
  * and the OpenAPI document, so the three cannot drift apart.
  */
 import { z } from 'zod';
+import { ROUTE_RULES } from '../routing/table.ts';
 
 const positive = z.number().int().positive();
 const usd = z.number().positive();
@@ -28,7 +29,7 @@ export const createKeyBody = z.strictObject({
   tenant: z.string().min(1).describe('Tenant name or id (a tenant admin key may only name its own tenant).'),
   name: z.string().min(1).max(128).optional().describe('A label for the key.'),
   models: z.array(z.string().min(1)).optional().describe('Allowed public model names; absent means all.'),
-  routes: z.array(z.string().min(1)).optional().describe('Allowed route rules (default, background, think…); absent means all.'),
+  routes: z.array(z.enum(ROUTE_RULES)).optional().describe('Allowed route rules (default, background, think…); absent means all.'),
   admin: z.boolean().optional().describe("A tenant admin key: opens the admin API for its own tenant."),
   expiresAt: z.string().min(1).optional().describe('Expiry as an ISO 8601 date or date-time.'),
   limits: limitsBody.optional(),
@@ -42,7 +43,7 @@ export const updateTenantBody = z.strictObject({
 export const updateKeyBody = z.strictObject({
   limits: limitsBody.optional().describe('Replaces all of the key\'s limits (absent fields: no limit).'),
   models: z.array(z.string().min(1)).nullable().optional().describe('Allowed models; null for all.'),
-  routes: z.array(z.string().min(1)).nullable().optional().describe('Allowed route rules; null for all.'),
+  routes: z.array(z.enum(ROUTE_RULES)).nullable().optional().describe('Allowed route rules; null for all.'),
 });
 
 export const keysQuery = z.strictObject({

@@ -145,3 +145,16 @@ pricing: { models: { upstream-gpt: { input: 3, output: 15 } } }
   for (const secret of [key, other, next]) assert.ok(!all.includes(secret.slice(13)), 'no key in the gateway logs');
   assert.equal((await run(['keys', 'frobnicate', '--config', configFile], dir)).code, 2);
 });
+
+test('CLI: a key scoped to a route rule that does not exist is refused, naming the rules there are', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'swy-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const configFile = join(dir, 'switchyard.yaml');
+  await writeFile(configFile, `providers: [ { name: p, protocol: openai, baseUrl: "http://127.0.0.1:9/v1" } ]\nroutes: { default: "p,m" }\nstore: { url: "sqlite:${join(dir, 's.db')}" }\n`);
+  assert.equal((await run(['tenants', 'create', 'acme', '--config', configFile], dir)).code, 0);
+  const typo = await run(['keys', 'create', '--tenant', 'acme', '--routes', 'defualt,longContext', '--config', configFile], dir);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /unknown rule defualt; the rules are .*default/);
+  const fine = await run(['keys', 'create', '--tenant', 'acme', '--routes', 'default,longContext', '--config', configFile], dir);
+  assert.equal(fine.code, 0, fine.stderr);
+});
