@@ -255,7 +255,9 @@ async function start(argv: string[], slot: number | undefined): Promise<number> 
   if (link === undefined) {
     // The dashboard's address too, so a newcomer finds it without reading on.
     const dashboard = gateway.extensions.some((e) => e.name === 'ui') ? `${gateway.url}/ui` : undefined;
-    logger.info({ url: gateway.url, config: source, dashboard }, `Switchyard listening on ${gateway.url}${dashboard === undefined ? '' : ` (dashboard: ${dashboard})`}`);
+    // The dashboard asks for an admin key; with none configured, say how to get in.
+    const dashboardNote = dashboard === undefined ? '' : config.admin.apiKeys.length > 0 ? ` (dashboard: ${dashboard})` : ` (dashboard: ${dashboard}, with an admin key: set SWITCHYARD_ADMIN_KEY)`;
+    logger.info({ url: gateway.url, config: source, dashboard }, `Switchyard listening on ${gateway.url}${dashboardNote}`);
   } else {
     logger.info({ url: gateway.url, config: source, pid: process.pid }, `worker ${link.workerId} serving on ${gateway.url}`);
     link.listening(gateway.url);
