@@ -101,6 +101,10 @@ async function report(argv: string[], io: UsageIo): Promise<number> {
   try {
     const tenantId = values.tenant === undefined ? undefined : await resolveTenantId(db, values.tenant);
     const result = await new UsageQueries(db, { cacheMs: 0 }).report({ tenantId, keyId: values.key, by, from, to });
+    // A name no tenant has is read as an id; when nothing matches either, a typo is likelier than silence.
+    if (values.tenant !== undefined && tenantId === values.tenant && result.totals.requests === 0) {
+      io.err(`note: no tenant is named '${values.tenant}' in this store, and no usage carries it as a tenant id.\n`);
+    }
     io.out(values.json ? `${JSON.stringify(result, null, 2)}\n` : formatReport(result, values.tenant));
     return 0;
   } finally {

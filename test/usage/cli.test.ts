@@ -80,6 +80,11 @@ test('switchyard usage prints totals and a breakdown as a table, and JSON with -
   assert.equal(report.totals.costUsd, 0.75);
   assert.deepEqual(report.rows.map((r) => r.group), ['k_a']);
 
+  assert.equal(json.stderr, '', 'an id that has usage needs no note');
+  const typo = await runHere(['--config', config, '--tenant', 'alhpa']);
+  assert.equal(typo.code, 0);
+  assert.match(typo.stderr, /no tenant is named 'alhpa'/);
+
   const old = await runHere(['--config', config, '--from', '2000-01-01', '--json']);
   assert.equal((JSON.parse(old.stdout) as { totals: { requests: number } }).totals.requests, 15);
 });
