@@ -15,11 +15,18 @@ function tableFor(config: Config): PriceTable {
   return table;
 }
 
-/** USD for the request's usage on the deployment that answered; undefined without usage or a price. */
+/**
+ * USD for the request's usage on the deployment that answered; undefined without
+ * usage or a price. Call once the request has finished: the answer is kept on the
+ * summary, so the log line, metrics, ledger, limits and dashboard work it out once.
+ */
 export function requestCost(config: Config, summary: RequestSummary, requestedModel: unknown): number | undefined {
+  if (summary.cost !== undefined) return summary.cost ?? undefined;
   const { usage, deployment } = summary;
   if (usage === undefined || deployment === undefined) return undefined;
   const table = tableFor(config);
   const id = pricedDeployment(deployment, typeof requestedModel === 'string' ? requestedModel : undefined);
-  return table.priceOf(id) === undefined ? undefined : table.costOf(usage, id);
+  const cost = table.priceOf(id) === undefined ? undefined : table.costOf(usage, id);
+  summary.cost = cost ?? null;
+  return cost;
 }

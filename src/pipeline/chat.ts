@@ -35,6 +35,12 @@ export interface RequestSummary {
   usage?: Usage;
   stopReason?: string | null;
   error?: string;
+  /**
+   * USD at the configured prices, worked out once when the request has finished
+   * (src/observability/cost.ts): null when nothing prices it. For the log line,
+   * metrics, ledger, limits and dashboard alike.
+   */
+  cost?: number | null;
 }
 
 export interface ChatCall {

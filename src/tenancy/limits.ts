@@ -257,7 +257,11 @@ export class LimitsEnforcer implements GatewayExtension {
       // Every prompt token counts, cached or not: the estimate admitted the whole prompt too.
       inputTokens: usage === undefined ? 0 : usage.inputTokens + (usage.cacheReadTokens ?? 0) + (usage.cacheWriteTokens ?? 0),
       outputTokens: usage?.outputTokens ?? 0,
-      costNanos: usage === undefined || deployment === undefined ? 0 : toNanos(this.#prices.costOf(usage, pricedDeployment(deployment, model))),
+      costNanos:
+        usage === undefined || deployment === undefined
+          ? 0
+          : // The answered usage's cost was worked out for the log line; an estimated one only here.
+            toNanos(usage === call.summary.usage && call.summary.cost !== undefined ? (call.summary.cost ?? 0) : this.#prices.costOf(usage, pricedDeployment(deployment, model))),
       now: Date.now(),
     };
     const settle = (result: Outcome | undefined): void => {

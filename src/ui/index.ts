@@ -14,7 +14,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { GatewayExtension } from '../pipeline/hooks.ts';
 import type { ExtensionContext } from '../server/gateway.ts';
 import { requireAdmin } from '../server/admin-auth.ts';
-import { costOf, pricedDeployment, priceTableFromConfig } from '../usage/pricing.ts';
+import { requestCost } from '../observability/cost.ts';
 import { TrafficRecorder, type CostFunction, type RecorderOptions } from './recorder.ts';
 import { buildSnapshot, configView } from './snapshot.ts';
 
@@ -66,15 +66,8 @@ export async function uiExtension(context: ExtensionContext, options: UiExtensio
   if (!context.config.ui.enabled) return undefined;
   const { holder, limiter } = context;
   const assets = await loadAssets();
-  // Prices follow the running config: rebuilt on reload.
-  let prices = priceTableFromConfig(holder.current.config);
-  const cost: CostFunction = (call) => {
-    const { usage, deployment } = call.summary;
-    if (usage === undefined || deployment === undefined) return undefined;
-    const requested = typeof call.body.model === 'string' ? call.body.model : undefined;
-    const price = prices.priceOf(pricedDeployment(deployment, requested));
-    return price === undefined ? undefined : costOf(usage, price);
-  };
+  // Prices follow the running config; worked out once per request for every part that needs them.
+  const cost: CostFunction = (call) => requestCost(holder.current.config, call.summary, call.body.model);
   const recorder = new TrafficRecorder({ cost, ...options.recorder });
   const admin = requireAdmin(() => holder.current.config.admin.apiKeys);
 
@@ -91,9 +84,6 @@ export async function uiExtension(context: ExtensionContext, options: UiExtensio
       finished(call, end) {
         recorder.record(call, end);
       },
-    },
-    reloaded(state) {
-      prices = priceTableFromConfig(state.config);
     },
     routes(app: FastifyInstance) {
       // A browser pointed at the gateway's own address lands on the dashboard; API clients get the usual 404.

@@ -5,15 +5,10 @@
  * Built from one config snapshot; the ledger rebuilds it on every reload.
  */
 import type { Config } from '../config/index.ts';
+import { requestCost } from '../observability/cost.ts';
 import type { CostFn } from './event.ts';
-import { pricedDeployment, priceTableFromConfig } from './pricing.ts';
 
 export function costFunction(config: Config): CostFn {
-  const prices = priceTableFromConfig(config);
-  return (call) => {
-    const { usage, deployment } = call.summary;
-    if (usage === undefined || deployment === undefined) return 0;
-    const requested = typeof call.body.model === 'string' ? call.body.model : undefined;
-    return prices.costOf(usage, pricedDeployment(deployment, requested));
-  };
+  // Worked out once per request (the log line usually has by now); unpriced is free here.
+  return (call) => requestCost(config, call.summary, call.body.model) ?? 0;
 }
