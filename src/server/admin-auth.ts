@@ -8,18 +8,19 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.ts';
+import { looksLikeJwt } from '../tenancy/jwt.ts';
 import { writeError } from './error-shapes.ts';
 
 /** The credential a request carries: `x-api-key`, else a bearer token; undefined when neither is there. */
 export function presentedCredential(headers: IncomingHttpHeaders): string | undefined {
-  const apiKey = headers['x-api-key'];
-  if (typeof apiKey === 'string' && apiKey !== '') return apiKey;
+  const header = headers['x-api-key'];
+  const apiKey = typeof header === 'string' && header !== '' ? header : undefined;
   const authorization = headers.authorization;
-  if (typeof authorization === 'string') {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (match) return match[1];
-  }
-  return undefined;
+  const bearer = typeof authorization === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
+  // Claude Code sends both when ANTHROPIC_API_KEY (a provider key) and ANTHROPIC_AUTH_TOKEN (the
+  // gateway key) are set: a Switchyard key or a JWT in the bearer wins over a foreign x-api-key.
+  if (apiKey !== undefined && bearer !== undefined && !apiKey.startsWith('swy_') && (bearer.startsWith('swy_') || looksLikeJwt(bearer))) return bearer;
+  return apiKey ?? bearer;
 }
 
 function digest(value: string): Buffer {

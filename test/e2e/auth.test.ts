@@ -58,6 +58,9 @@ test('once a key exists, requests without one get 401 in their own protocol, and
   assert.equal(viaApiKey.status, 200, viaApiKey.text);
   const viaBearer = await postJson(`${gateway.url}/v1/chat/completions`, openaiBody, { authorization: `Bearer ${secret}` });
   assert.equal(viaBearer.status, 200, viaBearer.text);
+  // Claude Code with ANTHROPIC_API_KEY (a provider key) and ANTHROPIC_AUTH_TOKEN (the gateway key) both set sends both.
+  const both = await postJson(`${gateway.url}/v1/messages`, anthropicBody, { 'x-api-key': 'sk-ant-api03-provider', authorization: `Bearer ${secret}` });
+  assert.equal(both.status, 200, both.text);
 
   const models = await fetch(`${gateway.url}/v1/models`);
   assert.equal(models.status, 401);
