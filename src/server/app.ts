@@ -17,10 +17,12 @@ import { handleChat, type ChatCall, type RequestSummary } from '../pipeline/chat
 import { EMPTY_HOOKS, type GatewayExtension, type HookChain } from '../pipeline/hooks.ts';
 import type { StateHolder } from '../pipeline/state.ts';
 import type { ConcurrencyLimiter } from '../resilience/limiter.ts';
+import type { RouteDecision } from '../routing/index.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
 import { parseJsonBody } from './body.ts';
 import { FinishingQueue } from './finishing.ts';
 import { chatSurfaceOf, invalidChatBody, takeChatRequest } from './chat-intake.ts';
+import { callerOf, scopeRefusal } from '../tenancy/scopes.ts';
 import { corsHandler } from './cors.ts';
 import { errorPayload, requestIdHeaders, toGatewayError, writeError } from './error-shapes.ts';
 import { findModel, handleCountTokens, listModels } from './info-routes.ts';
@@ -360,7 +362,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.post('/v1/messages', chatRoute('anthropic'));
   app.post('/v1/chat/completions', chatRoute('openai'));
   app.post('/v1/messages/count_tokens', { schema: { body: chatBodySchema } }, async (request, reply) => {
-    const result = await handleCountTokens(holder.current, pools, request.body as Record<string, unknown>, request.headers, request.id);
+    const caller = callerOf(request.raw);
+    const authorize = caller === undefined ? undefined : (decision: RouteDecision): void => {
+      const refused = scopeRefusal(caller, decision);
+      if (refused !== undefined) throw refused;
+    };
+    const result = await handleCountTokens(holder.current, pools, request.body as Record<string, unknown>, request.headers, request.id, authorize);
     reply.headers(requestIdHeaders('anthropic', request.id)).code(200).send(result);
   });
   app.get('/v1/models', async (request, reply) => {

@@ -1,6 +1,7 @@
 /** `/v1/models` and `/v1/messages/count_tokens`. */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { GatewayState } from '../pipeline/state.ts';
+import type { RouteDecision } from '../routing/index.ts';
 import { countTokens } from '../routing/tokens.ts';
 import { decodeRequest } from '../translate/index.ts';
 import { REQUESTED_MODEL } from '../config/index.ts';
@@ -57,9 +58,12 @@ export async function handleCountTokens(
   body: Record<string, unknown>,
   headers: IncomingHttpHeaders,
   requestId: string,
+  authorize?: (decision: RouteDecision) => void,
 ): Promise<{ input_tokens: number }> {
   const req = decodeRequest('anthropic', body);
-  const decision = await state.router.decide(req, typeof body.model === 'string' ? body.model : undefined);
+  const decision = await state.router.decide(req, typeof body.model === 'string' ? body.model : undefined, requestId);
+  // Same scopes as chat: a key may not count tokens on a model or route it may not use.
+  authorize?.(decision);
   const first = decision.deployments[0];
   const provider = first === undefined ? undefined : state.providers.get(first.provider.name);
   if (provider !== undefined && first !== undefined && provider.protocol === 'anthropic') {

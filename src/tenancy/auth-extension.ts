@@ -19,7 +19,6 @@
  * Mode and JWT settings are read at start; admin keys on every request (reload applies them).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError } from '../errors.ts';
 import type { ChatCall } from '../pipeline/chat.ts';
 import type { GatewayExtension } from '../pipeline/hooks.ts';
 import type { RouteDecision } from '../routing/index.ts';
@@ -35,6 +34,7 @@ import { parseInvalidation, startInvalidationBus, type Invalidation, type Invali
 import { resolveRedisUrl } from '../store/redis.ts';
 import { OPEN_PRINCIPAL, type Principal } from './principal.ts';
 import { TenancyRepository } from './repository.ts';
+import { rememberCaller, scopeRefusal } from './scopes.ts';
 
 /** How often, at most, `auto` mode on loopback re-counts active keys while it runs open. */
 const KEY_COUNT_MAX_AGE_MS = 1000;
@@ -208,19 +208,16 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
       routed(call: ChatCall, decision: RouteDecision): void {
         const principal = call.principal;
         if (principal === undefined) return;
-        if (principal.models !== undefined && !allows(principal.models, decision.modelName)) {
-          throw new GatewayError('SWY_ERR_FORBIDDEN', `This key may not use model '${decision.modelName}'.`);
-        }
-        if (principal.routes !== undefined && !allows(principal.routes, decision.rule)) {
-          throw new GatewayError('SWY_ERR_FORBIDDEN', `This key may not use the '${decision.rule}' route.`);
-        }
+        const refused = scopeRefusal(principal, decision);
+        if (refused !== undefined) throw refused;
       },
     },
     routes(app) {
       const check = async (request: FastifyRequest, reply: FastifyReply, path: string): Promise<void> => {
         try {
           if (path.startsWith('/admin/')) await guardAdmin(request);
-          else await principalFor(request.headers);
+          // count_tokens routes too: its handler checks the caller's scopes (src/tenancy/scopes.ts).
+          else rememberCaller(request.raw, await principalFor(request.headers));
         } catch (err) {
           refuse(request, reply, err);
         }
@@ -251,6 +248,4 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
 }
 
 /** Exact names, or a trailing `*` for a prefix (`claude-*`). */
-function allows(allowed: readonly string[], name: string): boolean {
-  return allowed.some((entry) => entry === name || entry === '*' || (entry.endsWith('*') && name.startsWith(entry.slice(0, -1))));
-}
+

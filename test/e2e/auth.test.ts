@@ -146,6 +146,14 @@ test('a key scoped to models and routes gets 403 in its protocol outside them', 
   );
   assert.equal(background.status, 403, background.text);
   assert.match(String((background.json.error as Record<string, unknown>).message), /background/);
+
+  // count_tokens routes like chat, and keeps to the same scopes.
+  const countBody = { model: 'claude-mock', messages: [{ role: 'user', content: 'hello' }] };
+  const counted = await postJson(`${gateway.url}/v1/messages/count_tokens`, { ...countBody, model: 'gpt-mock' }, { 'x-api-key': onlyGpt.secret });
+  assert.equal(counted.status, 200, counted.text);
+  const countDenied = await postJson(`${gateway.url}/v1/messages/count_tokens`, countBody, { 'x-api-key': onlyGpt.secret });
+  assert.equal(countDenied.status, 403, countDenied.text);
+  assert.equal((countDenied.json.error as Record<string, unknown>).type, 'permission_error');
 });
 
 test('a gateway that ran open logs the moment the first key turns authentication on', async (t) => {
