@@ -133,6 +133,11 @@ export interface ChatRequest {
   user?: string;
   /** OpenAI `stream_options.include_usage`. */
   includeUsage?: boolean;
+  /**
+   * The client used OpenAI's legacy `functions` / `function_call` instead of
+   * `tools`: its answer carries `function_call` (one call), as it expects.
+   */
+  legacyFunctions?: boolean;
 }
 
 export type StopReason =

@@ -156,7 +156,7 @@ export async function runAttempt(
     };
     const end = run.stream
       ? await relayStream(call, provider, run.decode, result.call, signal, commit, contentTypeOf(result.headers))
-      : await relayJson(call, provider, result.call, signal, commit);
+      : await relayJson(call, provider, result.call, signal, commit, run.decode);
     if (end === undefined) {
       recorded = true;
       health.succeed(ticket, headMs);

@@ -40,7 +40,14 @@ export type CommitGate = () => boolean;
  * reached the client yet) so the caller can fail over, like a stream that
  * fails before its first content.
  */
-export async function relayJson(call: ChatCall, provider: PreparedProvider, upstream: UpstreamCall, signal: AbortSignal, onCommit: CommitGate): Promise<RelayEnd> {
+export async function relayJson(
+  call: ChatCall,
+  provider: PreparedProvider,
+  upstream: UpstreamCall,
+  signal: AbortSignal,
+  onCommit: CommitGate,
+  decode?: () => ChatRequest,
+): Promise<RelayEnd> {
   let raw: Buffer;
   try {
     raw = await upstream.collect();
@@ -75,7 +82,7 @@ export async function relayJson(call: ChatCall, provider: PreparedProvider, upst
     }
     usage = decoded.usage;
     stopReason = decoded.stopReason;
-    out = Buffer.from(JSON.stringify(encodeResponse(call.surface, decoded)));
+    out = Buffer.from(JSON.stringify(encodeResponse(call.surface, decoded, { legacyFunctions: decode?.().legacyFunctions === true })));
   }
   if (!onCommit()) return RELAY_ABORTED;
   const { summary } = call;
@@ -145,7 +152,7 @@ export async function relayStream(
   const tap = same ? new PassthroughTap(provider.protocol) : undefined;
   const translator = same
     ? undefined
-    : createStreamTranslator(provider.protocol, call.surface, { includeUsage: decode().includeUsage === true });
+    : createStreamTranslator(provider.protocol, call.surface, { includeUsage: decode().includeUsage === true, legacyFunctions: decode().legacyFunctions === true });
 
   let waitingForDrain = false;
   const resume = (): void => {

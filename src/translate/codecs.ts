@@ -33,13 +33,20 @@ export interface StreamEncoderOptions {
   includeUsage: boolean;
   /** The model name the client asked for, shown instead of the upstream's. */
   model?: string;
+  /** OpenAI clients of the legacy `functions` API: calls go out as `function_call`. */
+  legacyFunctions?: boolean;
+}
+
+export interface EncodeResponseOptions {
+  /** OpenAI clients of the legacy `functions` API: calls go out as `function_call`. */
+  legacyFunctions?: boolean;
 }
 
 export interface Codec {
   decodeRequest(body: unknown): ChatRequest;
   encodeRequest(req: ChatRequest, upstreamModel: string, options: EncodeRequestOptions): Record<string, unknown>;
   decodeResponse(body: unknown): ChatResponse;
-  encodeResponse(res: ChatResponse): Record<string, unknown>;
+  encodeResponse(res: ChatResponse, options?: EncodeResponseOptions): Record<string, unknown>;
   createStreamDecoder(): StreamDecoder;
   createStreamEncoder(options: StreamEncoderOptions): StreamEncoder;
 }
@@ -57,7 +64,7 @@ export const codecs: Readonly<Record<ProtocolName, Codec>> = {
     decodeRequest: decodeOpenAIRequest,
     encodeRequest: (req, model, options) => encodeOpenAIRequest(req, model, options.quirks),
     decodeResponse: decodeOpenAIResponse,
-    encodeResponse: (res) => encodeOpenAIResponse(res),
+    encodeResponse: (res, options) => encodeOpenAIResponse(res, { legacyFunctions: options?.legacyFunctions === true }),
     createStreamDecoder: createOpenAIStreamDecoder,
     createStreamEncoder: createOpenAIStreamEncoder,
   },

@@ -6,7 +6,7 @@
  */
 import type { ChatRequest, ChatResponse, ProtocolName } from '../model/types.ts';
 import { codecs } from './codecs.ts';
-import type { EncodeRequestOptions } from './codecs.ts';
+import type { EncodeRequestOptions, EncodeResponseOptions } from './codecs.ts';
 
 export { createStreamDecoder, createStreamEncoder } from './codecs.ts';
 export type { EncodeRequestOptions, StreamDecoder, StreamEncoder, StreamEncoderOptions } from './codecs.ts';
@@ -40,6 +40,6 @@ export function decodeResponse(protocol: ProtocolName, body: unknown): ChatRespo
 }
 
 /** Encodes a response for a client of `protocol`. */
-export function encodeResponse(protocol: ProtocolName, res: ChatResponse): Record<string, unknown> {
-  return codecs[protocol].encodeResponse(res);
+export function encodeResponse(protocol: ProtocolName, res: ChatResponse, options?: EncodeResponseOptions): Record<string, unknown> {
+  return codecs[protocol].encodeResponse(res, options);
 }

@@ -18,6 +18,8 @@ export interface StreamTranslatorOptions {
   includeUsage: boolean;
   /** The model name the client asked for, shown instead of the upstream's. */
   model?: string;
+  /** OpenAI clients of the legacy `functions` API. */
+  legacyFunctions?: boolean;
   /**
    * Longest incomplete SSE line held while waiting for its end (characters).
    * Beyond it the upstream is misbehaving: the client gets an error event.
@@ -160,6 +162,6 @@ class Translator implements StreamTranslator {
  */
 export function createStreamTranslator(from: ProtocolName, to: ProtocolName, options: StreamTranslatorOptions): StreamTranslator {
   const decoder = createStreamDecoder(from);
-  const encoder = createStreamEncoder(to, { includeUsage: options.includeUsage, model: options.model });
+  const encoder = createStreamEncoder(to, { includeUsage: options.includeUsage, model: options.model, legacyFunctions: options.legacyFunctions === true });
   return new Translator(decoder, encoder, options.maxPendingChars ?? DEFAULT_MAX_PENDING);
 }

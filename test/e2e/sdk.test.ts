@@ -172,3 +172,34 @@ test('both SDKs list the models and retrieve one; an unknown one is their NotFou
     return true;
   });
 });
+
+test('an OpenAI client of the legacy functions API gets function_call back from an Anthropic model, streaming or not, and its answer', async (t) => {
+  const { gateway } = await startStack(t);
+  const functions = [{ name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
+  const post = async (body: Record<string, unknown>): Promise<Response> =>
+    fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const ask = { model: 'claude-mock', functions, messages: [{ role: 'user', content: 'Weather in Oslo?' }] };
+
+  const whole = (await (await post(ask)).json()) as { choices: Array<{ message: { function_call?: { name: string; arguments: string }; tool_calls?: unknown }; finish_reason: string }> };
+  const call = whole.choices[0]!.message.function_call;
+  assert.equal(call?.name, 'get_weather');
+  assert.equal(typeof (JSON.parse(call!.arguments) as { city: unknown }).city, 'string');
+  assert.equal(whole.choices[0]!.message.tool_calls, undefined);
+  assert.equal(whole.choices[0]!.finish_reason, 'function_call');
+
+  // Streamed, the OpenAI SDK's own accumulator rebuilds the function_call.
+  const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused' });
+  const streamed = await client.chat.completions
+    .stream({ model: 'claude-mock', functions, messages: [{ role: 'user', content: 'Weather in Oslo?' }] } as unknown as Parameters<typeof client.chat.completions.stream>[0])
+    .finalChatCompletion();
+  const message = streamed.choices[0]!.message as { function_call?: { name: string; arguments: string } };
+  assert.equal(message.function_call?.name, 'get_weather');
+  assert.equal(streamed.choices[0]!.finish_reason, 'function_call');
+
+  // The result goes back as a function message; the model answers.
+  const followUp = await post({ ...ask, messages: [...ask.messages, { role: 'assistant', content: null, function_call: call }, { role: 'function', name: 'get_weather', content: '12 C and clear' }] });
+  assert.equal(followUp.status, 200, await followUp.clone().text());
+  const final = (await followUp.json()) as { choices: Array<{ message: { content: string | null }; finish_reason: string }> };
+  assert.equal(final.choices[0]!.finish_reason, 'stop');
+  assert.ok((final.choices[0]!.message.content ?? '').length > 0);
+});

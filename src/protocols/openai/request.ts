@@ -23,6 +23,7 @@ import type {
 } from '../../model/types.ts';
 import { decodeReasoningEffort, decodeStop, optionalBoolean, optionalCount, optionalNumber } from './request-params.ts';
 import { decodeOpenAITools, decodeOpenAIToolChoice } from './request-tools.ts';
+import { modernizeLegacyFunctions } from './legacy-functions.ts';
 import {
   decodeCacheControl,
   decodeReasoningDetails,
@@ -39,8 +40,9 @@ export { encodeOpenAIRequest } from './request-encode.ts';
  * decodeOpenAIRequest({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }] })
  * // → { model: 'gpt-4o', system: [], messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }], stream: false }
  */
-export function decodeOpenAIRequest(body: unknown): ChatRequest {
-  if (!isRecord(body)) throw invalidValue('body', 'must be a JSON object', body);
+export function decodeOpenAIRequest(raw: unknown): ChatRequest {
+  if (!isRecord(raw)) throw invalidValue('body', 'must be a JSON object', raw);
+  const { body, legacy } = modernizeLegacyFunctions(raw);
   const model = body.model;
   if (typeof model !== 'string' || model.length === 0) throw invalidValue('model', 'must be a non-empty string', model);
   const req: ChatRequest = { model, system: [], messages: [], stream: false };
@@ -78,6 +80,7 @@ export function decodeOpenAIRequest(body: unknown): ChatRequest {
   if (parallel !== undefined) req.parallelToolCalls = parallel;
   const reasoning = decodeReasoningEffort(body.reasoning_effort);
   if (reasoning !== undefined) req.reasoning = reasoning;
+  if (legacy) req.legacyFunctions = true;
   return req;
 }
 

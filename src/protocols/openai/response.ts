@@ -92,7 +92,7 @@ function textOf(raw: unknown): string {
  * `reasoning_details` with signatures so a client that echoes the assistant
  * message back verbatim keeps Anthropic tool use with thinking working.
  */
-export function encodeOpenAIResponse(res: ChatResponse, options: { created?: number } = {}): Record<string, unknown> {
+export function encodeOpenAIResponse(res: ChatResponse, options: { created?: number; legacyFunctions?: boolean } = {}): Record<string, unknown> {
   let text: string | null = null;
   const calls: Array<Record<string, unknown>> = [];
   const reasoning: Array<ThinkingPart | RedactedThinkingPart> = [];
@@ -117,7 +117,10 @@ export function encodeOpenAIResponse(res: ChatResponse, options: { created?: num
     }
   }
   const message: Record<string, unknown> = { role: 'assistant', content: text };
-  if (calls.length > 0) message.tool_calls = calls;
+  // The legacy functions API has one call per turn, as `function_call`.
+  const legacyCall = options.legacyFunctions === true ? (calls[0]?.function as Record<string, unknown> | undefined) : undefined;
+  if (legacyCall !== undefined) message.function_call = legacyCall;
+  else if (calls.length > 0) message.tool_calls = calls;
   if (reasoning.length > 0) {
     message.reasoning_content = reasoningText;
     message.reasoning_details = encodeReasoningDetails(reasoning);
@@ -128,7 +131,7 @@ export function encodeOpenAIResponse(res: ChatResponse, options: { created?: num
     object: 'chat.completion',
     created: options.created ?? Math.floor(Date.now() / 1000),
     model: res.model,
-    choices: [{ index: 0, message, finish_reason: finishFromStopReason(res.stopReason, calls.length > 0), logprobs: null }],
+    choices: [{ index: 0, message, finish_reason: legacyCall !== undefined ? 'function_call' : finishFromStopReason(res.stopReason, calls.length > 0), logprobs: null }],
     usage: encodeOpenAIUsage(res.usage),
   };
 }

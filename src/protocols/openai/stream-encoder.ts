@@ -15,6 +15,8 @@ export interface OpenAIStreamEncoderOptions {
   model?: string;
   /** Unix seconds for `created`; defaults to now. */
   created?: number;
+  /** A client of the legacy functions API: the first call goes out as `function_call`, the rest are dropped. */
+  legacyFunctions?: boolean;
 }
 
 export interface OpenAIStreamEncoder {
@@ -48,7 +50,10 @@ class Encoder implements OpenAIStreamEncoder {
   #reasoningIndex = new Map<number, number>();
   #usage: Partial<Usage> = {};
 
+  #legacyFunctions: boolean;
+
   constructor(options: OpenAIStreamEncoderOptions) {
+    this.#legacyFunctions = options.legacyFunctions === true;
     this.#includeUsage = options.includeUsage;
     this.#model = options.model;
     this.#created = options.created ?? Math.floor(Date.now() / 1000);
@@ -65,6 +70,12 @@ class Encoder implements OpenAIStreamEncoder {
         switch (ev.block.type) {
           case 'tool_call': {
             const index = this.#toolIndex.size;
+            if (this.#legacyFunctions) {
+              // One call per turn in the legacy API: later ones are not sent.
+              if (index > 0) return '';
+              this.#toolIndex.set(ev.index, index);
+              return this.#chunk(`{"function_call":${JSON.stringify({ name: ev.block.name, arguments: '' })}}`);
+            }
             this.#toolIndex.set(ev.index, index);
             const call = { index, id: ev.block.id, type: 'function', function: { name: ev.block.name, arguments: '' } };
             return this.#chunk(`{"tool_calls":[${JSON.stringify(call)}]}`);
@@ -127,6 +138,7 @@ class Encoder implements OpenAIStreamEncoder {
       case 'tool_args': {
         const index = this.#toolIndex.get(block);
         if (index === undefined) return '';
+        if (this.#legacyFunctions) return this.#chunk(`{"function_call":{"arguments":${JSON.stringify(delta.json)}}}`);
         return this.#chunk(`{"tool_calls":[{"index":${index},"function":{"arguments":${JSON.stringify(delta.json)}}}]}`);
       }
     }
@@ -152,7 +164,8 @@ class Encoder implements OpenAIStreamEncoder {
     if (this.#finished) return '';
     this.#finished = true;
     const first = this.#started ? '' : this.#start('', '');
-    const reason = finishFromStopReason(stopReason, this.#toolIndex.size > 0);
+    const called = this.#toolIndex.size > 0;
+    const reason = this.#legacyFunctions && called ? 'function_call' : finishFromStopReason(stopReason, called);
     return first + formatSse(undefined, `${this.#head}{},"finish_reason":"${reason}","logprobs":null}]}`);
   }
 

@@ -354,7 +354,7 @@ describe('OpenAI request decode: validation errors name the field', () => {
     rejects({ model: 'm', messages: [] }, 'messages');
   });
   test('rejects a message that is not an object', () => rejects(req([hi, 'hello']), 'messages[1]'));
-  test('rejects an unknown role', () => rejects(req([{ role: 'function', content: 'x' }]), 'messages[0].role'));
+  test('rejects an unknown role', () => rejects(req([{ role: 'robot', content: 'x' }]), 'messages[0].role'));
   test('rejects user content of the wrong type', () => rejects(req([{ role: 'user', content: 5 }]), 'messages[0].content'));
   test('rejects a text part without text', () =>
     rejects(req([{ role: 'user', content: [{ type: 'text' }] }]), 'messages[0].content[0].text'));
