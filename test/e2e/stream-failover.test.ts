@@ -36,15 +36,18 @@ async function stream(url: string, path: string, model: string, streaming = true
   return { status: res.status, events: [...parser.push(text), ...parser.end()], text };
 }
 
+/** Both client protocols, each in front of a same-protocol pair (passthrough) and the other (translated). */
+const PATHS_AND_PAIRS = [
+  ['/v1/messages', 'ant-pair'],
+  ['/v1/messages', 'oai-pair'],
+  ['/v1/chat/completions', 'oai-pair'],
+  ['/v1/chat/completions', 'ant-pair'],
+] as const;
+
 for (const fault of ['error-first', 'reset', 'cut-before-content', 'json-for-stream']) {
   test(`a stream that fails before any content (${fault}) fails over, passthrough and translated`, async (t) => {
     const { gateway, mock } = await startStack(t, { yaml: (url) => yaml(url, fault) });
-    for (const [path, model] of [
-      ['/v1/messages', 'ant-pair'],
-      ['/v1/messages', 'oai-pair'],
-      ['/v1/chat/completions', 'oai-pair'],
-      ['/v1/chat/completions', 'ant-pair'],
-    ] as const) {
+    for (const [path, model] of PATHS_AND_PAIRS) {
       const label = `${model} via ${path}`;
       const { status, events, text } = await stream(gateway.url, path, model);
       assert.equal(status, 200, `${label}: ${text}`);
@@ -69,12 +72,7 @@ test('with nowhere to fail over, an error before any content is an HTTP error in
 for (const fault of ['malformed-sse', 'cut-before-content']) {
   test(`a 200 whose JSON body is not an answer (${fault}) fails over, passthrough and translated`, async (t) => {
     const { gateway, mock } = await startStack(t, { yaml: (url) => yaml(url, fault) });
-    for (const [path, model] of [
-      ['/v1/messages', 'ant-pair'],
-      ['/v1/messages', 'oai-pair'],
-      ['/v1/chat/completions', 'oai-pair'],
-      ['/v1/chat/completions', 'ant-pair'],
-    ] as const) {
+    for (const [path, model] of PATHS_AND_PAIRS) {
       const label = `${model} via ${path}`;
       const { status, text } = await stream(gateway.url, path, model, false);
       assert.equal(status, 200, `${label}: ${text}`);
