@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { parseWorkersFlag, resolveWorkerCount } from '../cluster/count.ts';
 import { runPrimary } from '../cluster/primary.ts';
 import { connectWorker, workerSlot, type WorkerEndpoint } from '../cluster/worker.ts';
+import { loadConfigFileChecked } from '../config/check.ts';
 import { builtinExampleConfig, configFromEnvironment, ConfigError, loadConfigFile, watchConfigFile, type Config } from '../config/index.ts';
 import { startMockProvider, type MockProvider } from '../mock/server.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -104,7 +105,7 @@ async function start(argv: string[], slot: number | undefined): Promise<number> 
   try {
     const fromEnv = configFile === undefined ? configFromEnvironment(process.env) : undefined;
     if (configFile !== undefined) {
-      config = await loadConfigFile(resolve(configFile));
+      config = await loadConfigFileChecked(resolve(configFile));
     } else if (fromEnv !== undefined) {
       config = fromEnv;
     } else if (slot === undefined && workersFlag !== undefined && resolveWorkerCount(workersFlag) > 1) {

@@ -3,7 +3,11 @@
  * custom router module, if any) without starting anything. Exit code 0 when
  * valid, 1 otherwise.
  */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { buildRouter } from '../routing/index.ts';
+import { loadCustomRouter } from '../routing/custom.ts';
 import { loadConfigFile } from './load.ts';
 import { ConfigError } from './problems.ts';
 import type { Env } from './env.ts';
@@ -33,6 +37,37 @@ function summary(config: Config): string {
   return `ok: ${count(config.providers.length, 'provider')}, ${count(config.models.length, 'model')}, routes ${routes.join(', ')}`;
 }
 
+/**
+ * `loadConfigFile`, and when the file has other problems too, the custom router
+ * module's own (it is imported only once the rest is valid): every problem at once.
+ */
+export async function loadConfigFileChecked(file: string, env?: Env): Promise<Config> {
+  try {
+    return await loadConfigFile(file, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const custom = await customRouterProblem(file);
+    throw custom === undefined ? error : new ConfigError([...error.problems, ...custom.problems], file);
+  }
+}
+
+/** The custom router's load error, for a file whose routes.custom is a plain path; undefined if it loads or cannot be told. */
+async function customRouterProblem(file: string): Promise<ConfigError | undefined> {
+  let custom: unknown;
+  try {
+    custom = (parseYaml(await readFile(file, 'utf8')) as { routes?: { custom?: unknown } } | null)?.routes?.custom;
+  } catch {
+    return undefined;
+  }
+  if (typeof custom !== 'string' || custom.includes('${')) return undefined;
+  try {
+    await loadCustomRouter(resolve(dirname(resolve(file)), custom));
+    return undefined;
+  } catch (error) {
+    return error instanceof ConfigError && !error.problems.some((p) => p.message.includes('ENOENT')) ? error : undefined;
+  }
+}
+
 export async function runConfigCheck(argv: string[], io: CheckIo = defaultIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.out(USAGE);
@@ -45,7 +80,7 @@ export async function runConfigCheck(argv: string[], io: CheckIo = defaultIo): P
     return 1;
   }
   try {
-    const config = await loadConfigFile(file, io.env);
+    const config = await loadConfigFileChecked(file, io.env);
     await buildRouter(config);
     io.out(summary(config));
     return 0;

@@ -52,6 +52,20 @@ test('config check reports a custom router module that cannot be loaded', async 
   assert.match(err.join('\n'), /routes\.custom: .*default export that is a function/);
 });
 
+test("a custom router module that cannot be loaded is reported with the file's other problems, at once", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'swy-check-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'broken.mjs'), 'export default (req => ;\n');
+  const file = join(dir, 'c.yaml');
+  writeFileSync(file, 'providers: [ { name: p, protocol: openai, baseUrl: "http://127.0.0.1:9/v1" } ]\nroutes: { default: "p,m", custom: ./broken.mjs, bogus: x }\n');
+  const { io, err } = capture({});
+  assert.equal(await runConfigCheck([file], io), 1);
+  const text = err.join('\n');
+  assert.match(text, /\(2 problems\)/);
+  assert.match(text, /routes\.bogus/);
+  assert.match(text, /routes\.custom: cannot load .*broken\.mjs/);
+});
+
 test('config check without a file prints usage and exits 1', async () => {
   const { io, err } = capture({});
   assert.equal(await runConfigCheck([], io), 1);
