@@ -99,7 +99,11 @@ export async function uiExtension(context: ExtensionContext, options: UiExtensio
         sendJson(reply, buildSnapshot({ state: holder.current, recorder, limiter: limiter?.stats(), now: Date.now() }));
       });
       app.get('/ui/api/config', { onRequest: admin }, async (_request, reply) => {
-        sendJson(reply, configView(holder.current));
+        const view = configView(holder.current);
+        // Where it really listens: --host / --port (or port 0) override the file's server section.
+        const address = app.server.address();
+        if (address !== null && typeof address === 'object') view.config.server = { ...(view.config.server as object), host: context.host, port: address.port };
+        sendJson(reply, view);
       });
     },
   };

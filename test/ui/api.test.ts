@@ -109,6 +109,8 @@ test('the snapshot counts the traffic sent, and a reload changes the config vers
   const after = await getJson(`${gateway.url}/ui/api/config`, { 'x-api-key': 'adm-rotated' });
   assert.equal(after.status, 200);
   assert.equal(after.json.version, 2);
+  // The port it really listens on (the test's config says 0).
+  assert.equal((after.json.config as { server: { port: number } }).server.port, Number(new URL(gateway.url).port));
   const text = JSON.stringify(after.json);
   for (const secret of ['sk-oai-secret', 'sk-ant-secret', 'adm-rotated']) assert.equal(text.includes(secret), false, secret);
 });
