@@ -72,6 +72,10 @@ const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 const REQUEST_ID_PREFIX = `req_${randomBytes(6).toString('hex')}`;
 let requestCounter = 0;
 
+function newRequestId(): string {
+  return `${REQUEST_ID_PREFIX}${(++requestCounter).toString(36)}`;
+}
+
 /** Which protocol a path belongs to, so even a 404 answers in the right shape. */
 export function surfaceForPath(url: string): ProtocolName {
   return url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
@@ -80,7 +84,7 @@ export function surfaceForPath(url: string): ProtocolName {
 /** The client's `x-request-id` when it is safe to echo, else a new one. */
 function requestIdOf(req: IncomingMessage): string {
   const incoming = req.headers['x-request-id'];
-  return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : `${REQUEST_ID_PREFIX}${(++requestCounter).toString(36)}`;
+  return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : newRequestId();
 }
 
 /**
@@ -91,8 +95,7 @@ function requestIdOf(req: IncomingMessage): string {
 function surfaceOfRawPacket(raw: unknown): ProtocolName {
   if (!Buffer.isBuffer(raw)) return 'openai';
   const line = raw.subarray(0, 64).toString('latin1');
-  const path = line.slice(line.indexOf(' ') + 1);
-  return path.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+  return surfaceForPath(line.slice(line.indexOf(' ') + 1));
 }
 
 /** Logged and recorded for a request whose client left before any answer (nginx's convention). */
@@ -163,7 +166,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
         return;
       }
       const refusal = parserRefusal(err.code);
-      const requestId = `${REQUEST_ID_PREFIX}${(++requestCounter).toString(36)}`;
+      const requestId = newRequestId();
       const surface = socketSurface.get(socket) ?? surfaceOfRawPacket((err as { rawPacket?: unknown }).rawPacket);
       const { error } = refusal;
       requestLog.info({ requestId, status: error.status, error: error.code, parserError: err.code, remoteAddress: socket.remoteAddress }, 'request refused by the HTTP parser');
