@@ -26,6 +26,7 @@ import { callerOf, scopeRefusal } from '../tenancy/scopes.ts';
 import { corsHandler } from './cors.ts';
 import { errorPayload, requestIdHeaders, toGatewayError, writeError } from './error-shapes.ts';
 import { findModel, handleCountTokens, listModels } from './info-routes.ts';
+import type { OpenRequests } from './open-requests.ts';
 
 export interface AppOptions {
   holder: StateHolder;
@@ -43,7 +44,7 @@ export interface AppOptions {
   /** Extensions whose routes (admin API, /metrics, /ui) are added to the app. */
   extensions?: readonly GatewayExtension[];
   /** Filled with the chat requests in flight, so a shutdown past its deadline can end them well-formed. */
-  openCalls?: Set<ChatCall>;
+  openCalls?: OpenRequests<ChatCall>;
   /** `server.corsOrigins`: browser origins allowed to call the gateway; none by default. */
   corsOrigins?: readonly string[];
 }
@@ -278,9 +279,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
       summary,
     };
     const config = holder.current.config;
-    openCalls?.add(call);
+    const open = openCalls?.add(call);
     res.once('close', () => {
-      openCalls?.delete(call);
+      if (open !== undefined) openCalls?.remove(open);
       const latencyMs = performance.now() - startedAt;
       const clientAborted = !res.writableFinished;
       // A client that left before any answer got none: 499 (nginx's "client closed request"),

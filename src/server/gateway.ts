@@ -23,6 +23,7 @@ import { overloadedError } from '../errors.ts';
 import type { ChatCall } from '../pipeline/chat.ts';
 import { uiExtension } from '../ui/index.ts';
 import { limitsExtension } from '../tenancy/limits.ts';
+import { OpenRequests } from './open-requests.ts';
 
 /** What an extension factory gets to build itself from. */
 export interface ExtensionContext {
@@ -148,7 +149,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (extension !== undefined) extensions.push(extension);
   }
   let ready = false;
-  const openCalls = new Set<ChatCall>();
+  const openCalls = new OpenRequests<ChatCall>();
   const app = buildApp({
     openCalls,
     holder,
@@ -209,7 +210,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return run;
     },
     async interruptOpenRequests(message: string, graceMs = 1000): Promise<number> {
-      const calls = [...openCalls];
+      const calls = openCalls.values();
       const flushed = calls.map((call) => {
         const { res } = call;
         if (res.writableEnded) return Promise.resolve();
