@@ -123,7 +123,7 @@ export async function runAttempt(
       upstreamModel: deployment.model === REQUESTED_MODEL ? run.requestedModel : deployment.model,
       maxTokens: deployment.maxTokens,
       body: call.body,
-      ...(call.rawBody === undefined ? {} : { rawBody: call.rawBody }),
+      rawBody: call.rawBody,
       decode: run.decode,
       query: call.query,
       clientHeaders: call.headers,
