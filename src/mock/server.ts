@@ -16,6 +16,7 @@ import type { MockOptions, ResolvedOptions } from './options.ts';
 import { parseAnthropicRequest, parseOpenAIRequest } from './request.ts';
 import { healthBody, isPostPath, maxBodyBytes, modelsBody, readBody, wireFor } from './routes.ts';
 import type { WireEncoder } from './wire.ts';
+import { OpenRequests, type OpenEntry } from '../server/open-requests.ts';
 
 export type { MockOptions } from './options.ts';
 export type { FaultSpec } from './faults.ts';
@@ -76,7 +77,8 @@ class MockServer {
   #stats: MockStats = { requests: 0, aborted: 0, completed: 0, inFlight: 0, faults: 0, byPath: Object.create(null), last: [] };
   #counters = new FaultCounters();
   #fixtures: FixtureStore;
-  #exchanges = new Set<Exchange>();
+  /** Open exchanges, for close(): a list, not a Set, for the GC's sake (src/server/open-requests.ts). */
+  #exchanges = new OpenRequests<Exchange>();
   #seq = 0;
   #server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => this.#onRequest(req, res));
   #closing: Promise<void> | undefined;
@@ -114,7 +116,7 @@ class MockServer {
 
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
-      for (const ex of this.#exchanges) ex.cancel();
+      for (const ex of this.#exchanges.values()) ex.cancel();
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
     });
@@ -145,12 +147,12 @@ class MockServer {
     stats.inFlight++;
     stats.byPath[path] = (stats.byPath[path] ?? 0) + 1;
     const ex = new Exchange(req, res, path, ++this.#seq);
-    this.#exchanges.add(ex);
+    const open = this.#exchanges.add(ex);
     res.once('finish', () => {
       ex.finished = true;
       stats.completed++;
     });
-    res.once('close', () => this.#onClose(ex));
+    res.once('close', () => this.#onClose(ex, open));
     // A client that goes away mid-upload makes req emit an error; 'close' on res does the bookkeeping.
     req.on('error', noop);
 
@@ -174,10 +176,10 @@ class MockServer {
     });
   }
 
-  #onClose(ex: Exchange): void {
+  #onClose(ex: Exchange, open: OpenEntry<Exchange>): void {
     const stats = this.#stats;
     stats.inFlight--;
-    this.#exchanges.delete(ex);
+    this.#exchanges.remove(open);
     ex.cancel();
     if (!ex.finished && !ex.selfDestroyed) stats.aborted++;
     const logger = this.#options.logger;
