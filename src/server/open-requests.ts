@@ -3,16 +3,16 @@
  * them well-formed (`interruptOpenRequests` in gateway.ts).
  *
  * A linked list rather than a Set, for the garbage collector's sake. Every
- * request enters and leaves, so a Set outgrows and replaces its hash table
- * every few dozen requests, and V8 links each replaced table to its
- * successor. Once one table of that chain has reached the old generation
- * (it was current during a young-generation GC), every later table and every
- * request they held survives each young-generation GC until the next full
- * one: whole requests (parsed body, request and response objects) promoted
- * for nothing. Measured under load (openai-json passthrough, 32 connections):
- * young-generation GC fell from 10.5 to 3.6 µs per request with the Set gone.
- * Here a request leaving drops its node's links and value, so nothing old
- * points at a finished request.
+ * request enters and leaves, so a long-lived Set outgrows and replaces its
+ * hash table every few dozen requests, in the old generation where the Set
+ * lives. A replaced table is garbage only a full GC recognises: until then,
+ * the requests it still lists survive every young-generation GC and are
+ * promoted, whole (parsed body, request and response objects). Measured
+ * under load (openai-json passthrough, 32 connections): young-generation GC
+ * fell from 10.5 to 3.6 µs per request with the Set gone
+ * (docs/performance.md). Here a request leaving drops its entry's links and
+ * value, so nothing old points at a finished request. The mock provider keeps
+ * its open exchanges the same way.
  */
 export interface OpenEntry<T> {
   value: T | undefined;
