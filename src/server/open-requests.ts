@@ -28,7 +28,7 @@ export class OpenRequests<T> {
     return this.#size;
   }
 
-  /** Adds `value`; the entry returned is what `remove` takes. */
+  /** Adds `value` (never undefined: an entry without a value counts as removed); `remove` takes the entry returned. */
   add(value: T): OpenEntry<T> {
     const entry: OpenEntry<T> = { value, prev: undefined, next: this.#head };
     if (this.#head !== undefined) this.#head.prev = entry;
