@@ -24,7 +24,7 @@ import { FinishingQueue } from './finishing.ts';
 import { chatSurfaceOf, invalidChatBody, takeChatRequest } from './chat-intake.ts';
 import { callerOf, scopeRefusal } from '../tenancy/scopes.ts';
 import { corsHandler } from './cors.ts';
-import { errorPayload, requestIdHeaders, toGatewayError, writeError } from './error-shapes.ts';
+import { clientStatus, errorPayload, requestIdHeaders, toGatewayError, writeError } from './error-shapes.ts';
 import { findModel, handleCountTokens, listModels } from './info-routes.ts';
 import type { OpenRequests } from './open-requests.ts';
 
@@ -300,7 +300,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
    */
   function refuseChat(surface: ProtocolName, req: IncomingMessage, res: ServerResponse, requestId: string, error: GatewayError): void {
     const { summary } = trackChat(surface, req, res, {}, requestId);
-    summary.status = error.status;
+    summary.status = clientStatus(surface, error);
     summary.error = error.code;
     writeError(res, surface, error, requestId);
   }
@@ -330,7 +330,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       const error = toGatewayError(err);
       if (error.code === 'SWY_ERR_INTERNAL') logger.error({ err, requestId }, 'an admit hook failed');
       summary.error = error.code;
-      summary.status = error.status;
+      summary.status = clientStatus(surface, error);
       if (!res.destroyed) writeError(res, surface, error, requestId);
       return;
     }
@@ -444,7 +444,7 @@ async function admit(
       : 'The gateway is at capacity and no slot freed up in time; retry shortly.',
   );
   summary.error = error.code;
-  summary.status = error.status;
+  summary.status = clientStatus(surface, error);
   writeError(res, surface, error, requestId);
   return false;
 }
