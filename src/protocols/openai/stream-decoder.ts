@@ -18,6 +18,7 @@ export interface OpenAIStreamDecoder {
 }
 
 interface ToolState {
+  /** The decoder's own sequence number (a provider's index can be reused by a later call). */
   key: number;
   id: string | undefined;
   name: string | undefined;
@@ -45,12 +46,15 @@ export function createOpenAIStreamDecoder(): OpenAIStreamDecoder {
 
 class Decoder implements OpenAIStreamDecoder {
   #started = false;
+  /** A chunk arrived that could not start the message yet (see push). */
+  #sawChunk = false;
   #done = false;
   #nextBlock = 0;
   #openKind: 'text' | 'thinking' | 'tool' | undefined = undefined;
   #openIndex = -1;
   #openTool: ToolState | undefined = undefined;
-  #tools = new Map<number, ToolState>();
+  /** The provider's `index` → the call it currently names. */
+  #byIndex = new Map<number, ToolState>();
   /** Tools in order of first appearance; blocks start in this order. */
   #order: ToolState[] = [];
   #waiting = 0;
@@ -79,13 +83,16 @@ class Decoder implements OpenAIStreamDecoder {
     if (chunk.error !== undefined || msg.event === 'error') return this.#upstreamError(chunk);
     const out: StreamEvent[] = [];
     if (!this.#started) {
-      this.#started = true;
-      out.push({
-        type: 'message_start',
-        id: typeof chunk.id === 'string' ? chunk.id : '',
-        model: typeof chunk.model === 'string' ? chunk.model : '',
-        usage: { inputTokens: 0, outputTokens: 0 },
-      });
+      // Azure opens with a prompt-filter chunk that has no id, model or choices:
+      // the message starts with the first chunk that says what it is.
+      const id = typeof chunk.id === 'string' ? chunk.id : '';
+      const model = typeof chunk.model === 'string' ? chunk.model : '';
+      const choices = Array.isArray(chunk.choices) ? chunk.choices.length : 0;
+      if (id === '' && model === '' && choices === 0 && chunk.usage === undefined) {
+        this.#sawChunk = true;
+        return out;
+      }
+      this.#start(out, id, model);
     }
     // Usage may ride on any chunk; the last one wins (it is cumulative).
     if (isRecord(chunk.usage)) this.#usage = decodeOpenAIUsage(chunk.usage);
@@ -155,15 +162,16 @@ class Decoder implements OpenAIStreamDecoder {
   #toolDelta(raw: unknown, out: StreamEvent[]): boolean {
     if (!isRecord(raw)) return true;
     const id = typeof raw.id === 'string' && raw.id.length > 0 ? raw.id : undefined;
-    const tool = this.#toolFor(raw.index, id);
     const fn = isRecord(raw.function) ? raw.function : undefined;
+    const name = typeof fn?.name === 'string' && fn.name.length > 0 ? fn.name : undefined;
+    const args = typeof fn?.arguments === 'string' ? fn.arguments : '';
+    const tool = this.#toolFor(raw.index, id, name, args);
     if (id !== undefined && tool.id === undefined) tool.id = id;
     // Only the first name counts: some servers repeat it in every delta.
-    if (tool.name === undefined && typeof fn?.name === 'string' && fn.name.length > 0) {
-      tool.name = fn.name;
+    if (tool.name === undefined && name !== undefined) {
+      tool.name = name;
       if (tool.block === -1) this.#waiting++;
     }
-    const args = typeof fn?.arguments === 'string' ? fn.arguments : '';
     if (tool.closed) {
       if (args.trim().length === 0) return true;
       // Its block is gone and blocks can't reopen: fail loudly rather than
@@ -179,28 +187,26 @@ class Decoder implements OpenAIStreamDecoder {
     return true;
   }
 
-  #toolFor(index: unknown, id: string | undefined): ToolState {
-    let key: number | undefined = typeof index === 'number' ? index : undefined;
-    if (key === undefined) {
-      // No index (rare servers): match by id, else a new id is a new tool,
-      // else it continues the latest one.
-      const byId = id === undefined ? undefined : this.#order.find((t) => t.id === id);
-      const last = this.#order[this.#order.length - 1];
-      key = byId?.key ?? (id === undefined && last !== undefined ? last.key : this.#nextFreeKey());
+  #toolFor(index: unknown, id: string | undefined, name: string | undefined, args: string): ToolState {
+    if (typeof index === 'number') {
+      const known = this.#byIndex.get(index);
+      if (known !== undefined && !startsAnotherCall(known, id, name, args)) return known;
+      // Ollama gives every call index 0: a new id (or a new whole call) is a new tool.
+      const tool = this.#newTool();
+      this.#byIndex.set(index, tool);
+      return tool;
     }
-    let tool = this.#tools.get(key);
-    if (tool === undefined) {
-      tool = { key, id: undefined, name: undefined, block: -1, closed: false, pending: '', hasArgs: false, depth: 0, inString: false, escape: false, complete: false };
-      this.#tools.set(key, tool);
-      this.#order.push(tool);
-    }
-    return tool;
+    // No index (rare servers): match by id; else continue the latest call
+    // unless this delta plainly starts another.
+    if (id !== undefined) return this.#order.find((t) => t.id === id) ?? this.#newTool();
+    const last = this.#order[this.#order.length - 1];
+    return last !== undefined && !startsAnotherCall(last, id, name, args) ? last : this.#newTool();
   }
 
-  #nextFreeKey(): number {
-    let key = 0;
-    for (const t of this.#order) if (t.key >= key) key = t.key + 1;
-    return key;
+  #newTool(): ToolState {
+    const tool: ToolState = { key: this.#order.length, id: undefined, name: undefined, block: -1, closed: false, pending: '', hasArgs: false, depth: 0, inString: false, escape: false, complete: false };
+    this.#order.push(tool);
+    return tool;
   }
 
   /**
@@ -252,8 +258,16 @@ class Decoder implements OpenAIStreamDecoder {
     this.#openKind = undefined;
   }
 
+  #start(out: StreamEvent[], id: string, model: string): void {
+    this.#started = true;
+    out.push({ type: 'message_start', id, model, usage: { inputTokens: 0, outputTokens: 0 } });
+  }
+
   #finish(out: StreamEvent[]): StreamEvent[] {
-    if (!this.#started) return this.#fail(out, 'api_error', 'upstream stream ended before sending any chunk');
+    if (!this.#started) {
+      if (!this.#sawChunk) return this.#fail(out, 'api_error', 'upstream stream ended before sending any chunk');
+      this.#start(out, '', '');
+    }
     this.#closeOpen(out);
     for (const tool of this.#order) {
       if (tool.block !== -1) continue;
@@ -279,6 +293,17 @@ class Decoder implements OpenAIStreamDecoder {
     out.push({ type: 'error', error: { kind, message } });
     return out;
   }
+}
+
+/**
+ * Whether a delta that the provider addressed to `tool` (same index, or no
+ * index at all) is really the first delta of another call: it carries a
+ * different id, or a name and arguments after this call's JSON already closed
+ * (servers that send each call whole under one index and no id).
+ */
+function startsAnotherCall(tool: ToolState, id: string | undefined, name: string | undefined, args: string): boolean {
+  if (id !== undefined && tool.id !== undefined) return id !== tool.id;
+  return name !== undefined && tool.name !== undefined && tool.complete && args.trim().length > 0;
 }
 
 function scan(tool: ToolState, text: string): void {

@@ -287,6 +287,56 @@ describe('OpenAI stream decoder edge cases', () => {
     assertWellFormed(events);
   });
 
+  test('splits calls that reuse one index but carry different ids (Ollama sends every call as index 0)', () => {
+    const events = run([
+      chunk({ tool_calls: [{ index: 0, id: 'call_aaa', type: 'function', function: { name: 'write', arguments: '{"filePath":"hello.py"}' } }] }),
+      chunk({ tool_calls: [{ index: 0, id: 'call_bbb', type: 'function', function: { name: 'write', arguments: '{"filePath":"world.py"}' } }] }),
+      chunk({}, 'tool_calls'),
+    ]);
+    assertWellFormed(events);
+    const starts = events.flatMap((e) => (e.type === 'block_start' && e.block.type === 'tool_call' ? [[e.index, e.block.id, e.block.name]] : []));
+    assert.deepEqual(starts, [[0, 'call_aaa', 'write'], [1, 'call_bbb', 'write']]);
+    const args = events.flatMap((e) => (e.type === 'block_delta' && e.delta.type === 'tool_args' ? [[e.index, e.delta.json]] : []));
+    assert.deepEqual(args, [[0, '{"filePath":"hello.py"}'], [1, '{"filePath":"world.py"}']]);
+  });
+
+  test('splits whole calls sent with neither index nor id once the first call closed its JSON', () => {
+    const events = run([
+      chunk({ tool_calls: [{ function: { name: 'read', arguments: '{"path":"a"}' } }] }),
+      chunk({ tool_calls: [{ function: { name: 'read', arguments: '{"path":"b"}' } }] }),
+      // A name repeated with no arguments after the call ended is not a call.
+      chunk({ tool_calls: [{ function: { name: 'read', arguments: '' } }] }),
+    ]);
+    assertWellFormed(events);
+    const args = events.flatMap((e) => (e.type === 'block_delta' && e.delta.type === 'tool_args' ? [[e.index, e.delta.json]] : []));
+    assert.deepEqual(args, [[0, '{"path":"a"}'], [1, '{"path":"b"}']]);
+  });
+
+  test('keeps one call when the same id and index come with every delta', () => {
+    const events = run([
+      chunk({ tool_calls: [{ index: 0, id: 'call_1', function: { name: 'f', arguments: '{"a":' } }] }),
+      chunk({ tool_calls: [{ index: 0, id: 'call_1', function: { name: 'f', arguments: '1}' } }] }),
+    ]);
+    assert.equal(events.filter((e) => e.type === 'block_start').length, 1);
+    assertWellFormed(events);
+  });
+
+  test('starts the message at the first chunk that names it, past an Azure prompt-filter chunk', () => {
+    const events = run([
+      data({ id: '', object: '', created: 0, model: '', choices: [], prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] }),
+      data({ id: 'chatcmpl-9', object: 'chat.completion.chunk', model: 'gpt-4o-2024', choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi' }, finish_reason: null }] }),
+      data({ id: 'chatcmpl-9', object: 'chat.completion.chunk', model: 'gpt-4o-2024', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }),
+    ]);
+    assertWellFormed(events);
+    assert.deepEqual(events[0], start('chatcmpl-9', 'gpt-4o-2024'));
+  });
+
+  test('still ends well-formed when only a prompt-filter chunk came', () => {
+    const events = run([data({ id: '', model: '', choices: [], prompt_filter_results: [] }), data('[DONE]')]);
+    assertWellFormed(events);
+    assert.deepEqual(events[0], start('', ''));
+  });
+
   test('holds a second tool until the end when the first never completes its JSON', () => {
     const events = run([
       chunk({ tool_calls: [{ index: 0, id: 'call_a', function: { name: 'a', arguments: '' } }] }),
