@@ -32,6 +32,7 @@ import {
   isRecord,
   parseToolArguments,
 } from './shared.ts';
+import { signedThinkingText } from './signed-thinking.ts';
 
 export { encodeOpenAIRequest } from './request-encode.ts';
 
@@ -233,10 +234,14 @@ function decodeAssistant(m: Record<string, unknown>, path: string): Part[] {
   const details: Array<ThinkingPart | RedactedThinkingPart> = decodeReasoningDetails(m.reasoning_details);
   const plain = typeof m.reasoning_content === 'string' ? m.reasoning_content : m.reasoning;
   if (details.length > 0) {
-    // A client that kept a streamed answer's details but not their text (it read the
-    // text from reasoning_content) sends a signature alone: with one thinking block,
-    // its text is all of reasoning_content, and the signature only verifies with it.
+    // A client that kept a streamed answer's details but not their text sends a
+    // signature alone, and the signature only verifies with the text it signed:
+    // the text this process streamed with it, else (one thinking block) all of
+    // reasoning_content, for clients that gathered that field whole.
     const thinking = details.filter((d): d is ThinkingPart => d.type === 'thinking');
+    for (const part of thinking) {
+      if (part.text.length === 0 && part.signature !== undefined) part.text = signedThinkingText(part.signature) ?? '';
+    }
     const only = thinking.length === 1 ? thinking[0] : undefined;
     if (only !== undefined && only.text.length === 0 && typeof plain === 'string') only.text = plain;
     out.push(...details);

@@ -7,6 +7,7 @@ import type { StreamEvent, Usage } from '../../model/types.ts';
 import { formatSse } from '../sse.ts';
 import { openaiErrorBody } from './errors.ts';
 import { ANTHROPIC_REASONING_FORMAT, encodeOpenAIUsage, finishFromStopReason } from './shared.ts';
+import { rememberSignedThinking } from './signed-thinking.ts';
 
 export interface OpenAIStreamEncoderOptions {
   /** The client's `stream_options.include_usage`: adds a final usage chunk. */
@@ -49,6 +50,8 @@ class Encoder implements OpenAIStreamEncoder {
    */
   #reasoningIndex = new Map<number, number>();
   #usage: Partial<Usage> = {};
+  /** Internal block index → its thinking text so far, remembered with its signature (see signed-thinking.ts). */
+  #thinkingText = new Map<number, string>();
 
   #legacyFunctions: boolean;
 
@@ -127,11 +130,14 @@ class Encoder implements OpenAIStreamEncoder {
       case 'thinking': {
         // Both shapes, as OpenRouter streams them: DeepSeek-style clients read reasoning_content,
         // OpenRouter-style ones merge reasoning_details by index, text and signature together.
+        this.#thinkingText.set(block, (this.#thinkingText.get(block) ?? '') + delta.text);
         const text = JSON.stringify(delta.text);
         const detail = `{"type":"reasoning.text","text":${text},"index":${this.#reasoningOrdinal(block)}}`;
         return this.#chunk(`{"reasoning_content":${text},"reasoning_details":[${detail}]}`);
       }
       case 'signature': {
+        rememberSignedThinking(delta.signature, this.#thinkingText.get(block) ?? '');
+        this.#thinkingText.delete(block);
         const detail = { type: 'reasoning.text', signature: delta.signature, format: ANTHROPIC_REASONING_FORMAT, index: this.#reasoningOrdinal(block) };
         return this.#chunk(`{"reasoning_details":[${JSON.stringify(detail)}]}`);
       }

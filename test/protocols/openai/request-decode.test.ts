@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GatewayError } from '../../../src/errors.ts';
 import { decodeOpenAIRequest } from '../../../src/protocols/openai/request.ts';
+import { createOpenAIStreamEncoder } from '../../../src/protocols/openai/stream.ts';
+import type { StreamEvent } from '../../../src/model/types.ts';
 
 function req(messages: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { model: 'gpt-4o', messages, ...extra };
@@ -194,6 +196,24 @@ describe('OpenAI request decode: messages', () => {
       { type: 'reasoning.text', signature: 'S2', index: 1 },
     ]) as Array<{ text?: string }>;
     assert.deepEqual(two.slice(0, 2).map((p) => p.text), ['', '']);
+  });
+
+  test('a signature sent back alone gets the whole text this process streamed with it, not the last fragment', () => {
+    // What the OpenAI SDK's stream helper keeps: the last reasoning_details entry and the last reasoning_content fragment.
+    const encoder = createOpenAIStreamEncoder({ includeUsage: false });
+    const signature = `sig-${Math.random().toString(36).slice(2)}`;
+    for (const ev of [
+      { type: 'message_start', id: 'msg_1', model: 'claude-x', usage: { inputTokens: 1, outputTokens: 0 } },
+      { type: 'block_start', index: 0, block: { type: 'thinking' } },
+      { type: 'block_delta', index: 0, delta: { type: 'thinking', text: 'The user wants a file. ' } },
+      { type: 'block_delta', index: 0, delta: { type: 'thinking', text: 'A tool call will do.' } },
+      { type: 'block_delta', index: 0, delta: { type: 'signature', signature } },
+      { type: 'block_stop', index: 0 },
+    ] satisfies StreamEvent[]) encoder.push(ev);
+    const content = decodeOpenAIRequest(
+      req([hi, { role: 'assistant', content: 'A', reasoning_content: 'A tool call will do.', reasoning_details: [{ type: 'reasoning.text', signature, format: 'anthropic-claude-v1', index: 0 }] }]),
+    ).messages[1]?.content;
+    assert.deepEqual(content?.[0], { type: 'thinking', text: 'The user wants a file. A tool call will do.', signature });
   });
 
   test('merges consecutive tool messages into one user message and appends the next user message to it', () => {
