@@ -6,6 +6,7 @@
  */
 import type { ChatRequest, ChatResponse, ErrorBody, ProtocolName, Usage } from '../model/types.ts';
 import { GatewayError, overloadedStatus } from '../errors.ts';
+import { restoreToolNames, shortenedToolNames } from '../protocols/openai/index.ts';
 import type { PreparedProvider } from '../providers/index.ts';
 import { requestIdHeaders, streamErrorEvent } from '../server/error-shapes.ts';
 import { createStreamTranslator, decodeResponse, encodeResponse } from '../translate/index.ts';
@@ -76,6 +77,7 @@ export async function relayJson(
     let decoded: ChatResponse;
     try {
       decoded = decodeResponse(provider.protocol, parsed);
+      if (provider.protocol === 'openai' && decode !== undefined) decoded = restoreToolNames(decoded, shortenedToolNames(decode()));
     } catch (err) {
       if (err instanceof GatewayError) return err;
       throw err;
@@ -152,7 +154,11 @@ export async function relayStream(
   const tap = same ? new PassthroughTap(provider.protocol) : undefined;
   const translator = same
     ? undefined
-    : createStreamTranslator(provider.protocol, call.surface, { includeUsage: decode().includeUsage === true, legacyFunctions: decode().legacyFunctions === true });
+    : createStreamTranslator(provider.protocol, call.surface, {
+        includeUsage: decode().includeUsage === true,
+        legacyFunctions: decode().legacyFunctions === true,
+        toolNames: provider.protocol === 'openai' ? shortenedToolNames(decode()) : undefined,
+      });
 
   let waitingForDrain = false;
   const resume = (): void => {

@@ -20,6 +20,8 @@ export interface StreamTranslatorOptions {
   model?: string;
   /** OpenAI clients of the legacy `functions` API. */
   legacyFunctions?: boolean;
+  /** Tool names the upstream knows shortened → the client's names (see protocols/openai/tool-names.ts). */
+  toolNames?: ReadonlyMap<string, string>;
   /**
    * Longest incomplete SSE line held while waiting for its end (characters).
    * Beyond it the upstream is misbehaving: the client gets an error event.
@@ -61,11 +63,13 @@ class Translator implements StreamTranslator {
   #decoder: StreamDecoder;
   #encoder: StreamEncoder;
   #maxPending: number;
+  #toolNames: ReadonlyMap<string, string> | undefined;
 
-  constructor(decoder: StreamDecoder, encoder: StreamEncoder, maxPending: number) {
+  constructor(decoder: StreamDecoder, encoder: StreamEncoder, maxPending: number, toolNames?: ReadonlyMap<string, string>) {
     this.#decoder = decoder;
     this.#encoder = encoder;
     this.#maxPending = maxPending;
+    this.#toolNames = toolNames;
   }
 
   get stopReason(): StopReason | null {
@@ -115,7 +119,11 @@ class Translator implements StreamTranslator {
 
   #events(events: StreamEvent[]): string {
     let out = '';
-    for (const ev of events) {
+    for (let ev of events) {
+      if (ev.type === 'block_start' && ev.block.type === 'tool_call' && this.#toolNames !== undefined) {
+        const name = this.#toolNames.get(ev.block.name);
+        if (name !== undefined) ev = { ...ev, block: { ...ev.block, name } };
+      }
       this.#observe(ev);
       out += this.#encoder.push(ev);
     }
@@ -163,5 +171,5 @@ class Translator implements StreamTranslator {
 export function createStreamTranslator(from: ProtocolName, to: ProtocolName, options: StreamTranslatorOptions): StreamTranslator {
   const decoder = createStreamDecoder(from);
   const encoder = createStreamEncoder(to, { includeUsage: options.includeUsage, model: options.model, legacyFunctions: options.legacyFunctions === true });
-  return new Translator(decoder, encoder, options.maxPendingChars ?? DEFAULT_MAX_PENDING);
+  return new Translator(decoder, encoder, options.maxPendingChars ?? DEFAULT_MAX_PENDING, options.toolNames);
 }

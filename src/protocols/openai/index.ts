@@ -7,3 +7,4 @@ export { defaultOpenAIQuirks, openAIPresets, resolveOpenAIQuirks } from './quirk
 export type { OpenAIPreset, OpenAIPresetName, OpenAIQuirks } from './quirks.ts';
 export { kindFromOpenAIError, openaiErrorBody } from './errors.ts';
 export type { OpenAIErrorBody } from './errors.ts';
+export { openAIToolName, restoreToolNames, shortenedToolNames } from './tool-names.ts';

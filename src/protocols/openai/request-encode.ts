@@ -22,6 +22,7 @@ import { resolveOpenAIQuirks } from './quirks.ts';
 import type { OpenAIQuirks } from './quirks.ts';
 import { encodeOpenAIToolChoice, encodeOpenAITools } from './request-tools.ts';
 import { encodeCacheControl, encodeReasoningDetails } from './shared.ts';
+import { openAIToolName } from './tool-names.ts';
 
 type Json = Record<string, unknown>;
 
@@ -45,7 +46,7 @@ export function encodeOpenAIRequest(req: ChatRequest, upstreamModel: string, qui
   if (req.temperature !== undefined) body.temperature = req.temperature;
   if (req.topP !== undefined) body.top_p = req.topP;
   if (req.topK !== undefined && q.topK) body.top_k = req.topK;
-  if (req.stopSequences !== undefined && req.stopSequences.length > 0) body.stop = req.stopSequences;
+  if (req.stopSequences !== undefined && req.stopSequences.length > 0) body.stop = req.stopSequences.slice(0, q.maxStopSequences);
   if (req.stream) {
     body.stream = true;
     // Asked for even when the client did not: usage accounting needs it.
@@ -157,7 +158,7 @@ function encodeAssistant(m: Message, q: OpenAIQuirks): Json {
   for (const part of m.content) {
     if (part.type === 'text') texts.push(part);
     else if (part.type === 'tool_call') {
-      calls.push({ id: part.id, type: 'function', function: { name: part.name, arguments: JSON.stringify(part.input) } });
+      calls.push({ id: part.id, type: 'function', function: { name: openAIToolName(part.name), arguments: JSON.stringify(part.input) } });
     } else if (part.type === 'thinking' || part.type === 'redacted_thinking') reasoning.push(part);
   }
   // content may be null only when tool calls carry the turn.

@@ -1,6 +1,7 @@
 /** OpenAI `tools` and `tool_choice`, both directions. */
 import type { FunctionTool, Tool, ToolChoice } from '../../model/types.ts';
 import { invalidValue, isRecord } from './shared.ts';
+import { openAIToolName } from './tool-names.ts';
 
 /** OpenAI allows `parameters` to be omitted: a tool without arguments. */
 const emptySchema = (): Record<string, unknown> => ({ type: 'object', properties: {} });
@@ -71,7 +72,7 @@ export function encodeOpenAITools(tools: readonly Tool[]): Array<Record<string, 
   const out: Array<Record<string, unknown>> = [];
   for (const tool of tools) {
     if (tool.kind !== 'function') continue;
-    const fn: Record<string, unknown> = { name: tool.name };
+    const fn: Record<string, unknown> = { name: openAIToolName(tool.name) };
     if (tool.description !== undefined) fn.description = tool.description;
     fn.parameters = tool.inputSchema;
     if (tool.strict !== undefined) fn.strict = tool.strict;
@@ -94,8 +95,9 @@ export function encodeOpenAIToolChoice(
       return 'required';
     case 'tool': {
       // Forcing a dropped server tool would be a 400 upstream.
-      const known = sent.some((t) => (t.function as { name: string }).name === choice.name);
-      return known ? { type: 'function', function: { name: choice.name } } : undefined;
+      const name = openAIToolName(choice.name);
+      const known = sent.some((t) => (t.function as { name: string }).name === name);
+      return known ? { type: 'function', function: { name } } : undefined;
     }
   }
 }

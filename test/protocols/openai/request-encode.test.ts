@@ -4,6 +4,7 @@ import type { ChatRequest, Message, Reasoning } from '../../../src/model/types.t
 import { defaultOpenAIQuirks, openAIPresets } from '../../../src/protocols/openai/quirks.ts';
 import type { OpenAIQuirks } from '../../../src/protocols/openai/quirks.ts';
 import { encodeOpenAIRequest } from '../../../src/protocols/openai/request.ts';
+import { openAIToolName, restoreToolNames, shortenedToolNames } from '../../../src/protocols/openai/tool-names.ts';
 
 function chat(messages: Message[], extra: Partial<ChatRequest> = {}): ChatRequest {
   return { model: 'sonnet', system: [], messages, stream: false, ...extra };
@@ -323,5 +324,39 @@ describe('OpenAI quirk presets', () => {
     const body = encodeOpenAIRequest(chat([user('a')], { maxTokens: 10, reasoning: { mode: 'enabled', effort: 'high' } }), 'o3', openAIPresets.openai.quirks);
     assert.equal(body.max_completion_tokens, 10);
     assert.equal(body.reasoning_effort, 'high');
+  });
+});
+
+describe('OpenAI request encode: tool names over 64 characters', () => {
+  const long = `mcp__${'knowledge-base'.repeat(5)}__search`;
+  const longer = `${long}_v2`;
+
+  test('shortens them the same way every time, to 64 characters, keeping names apart', () => {
+    assert.equal(openAIToolName('get_weather'), 'get_weather');
+    const a = openAIToolName(long);
+    assert.equal(a.length, 64);
+    assert.match(a, /^[a-zA-Z0-9_-]+$/);
+    assert.equal(openAIToolName(long), a);
+    assert.notEqual(openAIToolName(longer), a);
+  });
+
+  test('uses the short name in tools, tool_choice and earlier calls, and maps answers back', () => {
+    const req: ChatRequest = chat(
+      [
+        { role: 'user', content: [{ type: 'text', text: 'go' }] },
+        { role: 'assistant', content: [{ type: 'tool_call', id: 'call_1', name: long, input: { q: 1 } }] },
+        { role: 'user', content: [{ type: 'tool_result', toolCallId: 'call_1', content: [{ type: 'text', text: 'ok' }] }] },
+      ],
+      { tools: [{ kind: 'function', name: long, inputSchema: { type: 'object' } }], toolChoice: { type: 'tool', name: long } },
+    );
+    const body = encodeOpenAIRequest(req, 'gpt') as { tools: Array<{ function: { name: string } }>; tool_choice: { function: { name: string } }; messages: Array<{ tool_calls?: Array<{ function: { name: string } }> }> };
+    const short = openAIToolName(long);
+    assert.equal(body.tools[0]?.function.name, short);
+    assert.equal(body.tool_choice.function.name, short);
+    assert.equal(body.messages[1]?.tool_calls?.[0]?.function.name, short);
+    const names = shortenedToolNames(req);
+    const answer = restoreToolNames({ id: 'r', model: 'gpt', content: [{ type: 'tool_call', id: 'c', name: short, input: {} }], stopReason: 'tool_use', usage: { inputTokens: 1, outputTokens: 1 } }, names);
+    assert.deepEqual(answer.content, [{ type: 'tool_call', id: 'c', name: long, input: {} }]);
+    assert.equal(shortenedToolNames({ ...req, tools: [{ kind: 'function', name: 'short', inputSchema: {} }] }), undefined);
   });
 });
