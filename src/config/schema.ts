@@ -107,6 +107,7 @@ export const quirksSchema = z.strictObject({
   streamUsage: bool().optional(),
   cacheControl: bool().optional(),
   topK: bool().optional(),
+  maxStopSequences: int(1, 1024).optional(),
 });
 
 export const poolSchema = z.strictObject({

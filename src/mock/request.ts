@@ -117,14 +117,17 @@ export function parseOpenAIRequest(body: unknown, raw: string): ParseResult {
   const stop = body['stop'];
   let stopSequences: string[] = [];
   if (typeof stop === 'string') stopSequences = [stop];
-  else if (isStringArray(stop)) stopSequences = stop;
+  else if (isStringArray(stop) && stop.length <= 4) stopSequences = stop;
+  else if (isStringArray(stop)) return 'stop: array too long, expected at most 4 sequences';
   else if (stop !== undefined && stop !== null) return 'stop: must be a string or an array of strings';
   const tools = body['tools'];
   if (tools !== undefined && tools !== null && !Array.isArray(tools)) return 'tools: must be an array';
   const mockTools: MockTool[] = [];
-  for (const tool of tools ?? []) {
+  for (const [i, tool] of (tools ?? []).entries()) {
     const fn = isRecord(tool) ? tool['function'] : undefined;
     if (!isRecord(fn) || typeof fn['name'] !== 'string') return 'tools: each tool needs function.name';
+    // OpenAI's own limits, which an upstream holds a translating gateway to.
+    if (fn['name'].length > 64) return `tools[${i}].function.name: string too long, expected at most 64 characters`;
     const schema = fn['parameters'];
     mockTools.push({ name: fn['name'], schema: isRecord(schema) ? schema : {} });
   }

@@ -140,6 +140,41 @@ test('Anthropic SDK gets parallel tool_use blocks with correct indexes when tran
   assert.equal(final.stop_reason, 'tool_use');
 });
 
+test('an MCP tool name longer than OpenAI allows keeps working when translated: forced, streamed or not, and in the history', async (t) => {
+  const { gateway } = await startStack(t);
+  const client = new Anthropic({ baseURL: gateway.url, apiKey: 'client-key', maxRetries: 0 });
+  // Anthropic accepts up to 128 characters; OpenAI's limit (which the mock holds to) is 64.
+  const name = 'mcp__company-knowledge-base-server__search_documents_by_semantic_similarity';
+  const other = 'mcp__company-knowledge-base-server__search_documents_by_semantic_similarity_v2';
+  const tools = [
+    { name, input_schema: { type: 'object' as const, properties: { query: { type: 'string' } }, required: ['query'] } },
+    { name: other, input_schema: { type: 'object' as const, properties: {} } },
+  ];
+  const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'Find the onboarding doc' }];
+  const streamed = await client.messages.stream({ model: 'gpt-mock', max_tokens: 256, tools, tool_choice: { type: 'tool', name }, messages }).finalMessage();
+  const call = streamed.content.find((b) => b.type === 'tool_use');
+  assert.ok(call?.type === 'tool_use');
+  assert.equal(call.name, name);
+  const whole = await client.messages.create({ model: 'gpt-mock', max_tokens: 256, tools, tool_choice: { type: 'tool', name: other }, messages });
+  assert.deepEqual(whole.content.filter((b) => b.type === 'tool_use').map((b) => (b.type === 'tool_use' ? b.name : '')), [other]);
+  messages.push({ role: 'assistant', content: streamed.content });
+  messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: 'onboarding.md' }] });
+  const last = await client.messages.create({ model: 'gpt-mock', max_tokens: 256, tools, messages });
+  assert.equal(last.stop_reason, 'end_turn');
+});
+
+test('more stop sequences than OpenAI allows keep the first four when translated, instead of a 400', async (t) => {
+  const { gateway } = await startStack(t);
+  const client = new Anthropic({ baseURL: gateway.url, apiKey: 'client-key', maxRetries: 0 });
+  const res = await client.messages.create({
+    model: 'gpt-mock',
+    max_tokens: 64,
+    stop_sequences: ['\n\nHuman:', 'END', 'STOP', '###', '</answer>'],
+    messages: [{ role: 'user', content: 'Hello' }],
+  });
+  assert.equal(res.type, 'message');
+});
+
 test('both SDKs list the models and retrieve one; an unknown one is their NotFoundError', async (t) => {
   const { gateway } = await startStack(t);
   const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: 'client-key', maxRetries: 0 });

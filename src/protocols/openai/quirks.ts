@@ -18,6 +18,8 @@ export interface OpenAIQuirks {
   cacheControl: boolean;
   /** accepts top_k */
   topK: boolean;
+  /** most entries `stop` may have (OpenAI: 4); a longer list keeps its first ones rather than fail */
+  maxStopSequences: number;
 }
 
 export type OpenAIPresetName =
@@ -51,6 +53,7 @@ export const defaultOpenAIQuirks: Readonly<OpenAIQuirks> = Object.freeze({
   streamUsage: true,
   cacheControl: false,
   topK: false,
+  maxStopSequences: 4,
 });
 
 function quirks(overrides: Partial<OpenAIQuirks>): Readonly<OpenAIQuirks> {
@@ -78,7 +81,7 @@ export const openAIPresets: Readonly<Record<OpenAIPresetName, OpenAIPreset>> = O
   },
   deepseek: {
     baseUrl: 'https://api.deepseek.com',
-    quirks: quirks({ sendReasoningBack: true }),
+    quirks: quirks({ sendReasoningBack: true, maxStopSequences: 16 }),
   },
   groq: {
     baseUrl: 'https://api.groq.com/openai/v1',
