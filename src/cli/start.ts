@@ -18,6 +18,8 @@ import { startGateway } from '../server/gateway.ts';
 const DEFAULT_CONFIG_FILES = ['switchyard.yaml', 'switchyard.yml'];
 /** The primary never calls a provider: in the built-in example each worker starts its own in-process mock. */
 const PRIMARY_EXAMPLE_MOCK_URL = 'http://127.0.0.1:9';
+/** After the shutdown deadline, how long the interrupted requests get to be logged and written to the ledger. */
+const FINAL_GRACE_MS = 5_000;
 
 export async function runStart(argv: string[]): Promise<number> {
   const slot = workerSlot();
@@ -228,10 +230,15 @@ async function start(argv: string[], slot: number | undefined): Promise<number> 
       overdue = true;
       // Still open at the deadline: each ends with its protocol's error (a stream with an
       // error event, not a reset mid-event), then the process goes.
+      // Their handlers then finish as usual: each gets its log line and usage event, and
+      // the close below writes the ledger. Only a close stuck past the last grace is cut.
       void gateway.interruptOpenRequests('The gateway is shutting down.').then((open) => {
         logger.warn({ open }, 'shutdown deadline passed: the requests still open were ended with an error');
-        logger.flush();
-        process.exit(1);
+        setTimeout(() => {
+          logger.error('shutdown: still not closed after the last grace; exiting without waiting further');
+          logger.flush();
+          process.exit(1);
+        }, FINAL_GRACE_MS).unref();
       });
     }, config.server.shutdownTimeoutMs);
     deadline.unref();

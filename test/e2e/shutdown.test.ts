@@ -5,13 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startMockProvider } from '../../src/mock/server.ts';
+import { openDb } from '../../src/store/db.ts';
+import { countEvents } from '../usage/helpers.ts';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -20,6 +22,8 @@ interface Started {
   url: string;
   lines: string[];
   exited: Promise<number | null>;
+  /** The gateway's own SQLite ledger. */
+  storeUrl: string;
 }
 
 /** Starts the gateway on a mock whose answers hang, with `shutdownTimeoutMs`; resolves once it listens. */
@@ -27,10 +31,13 @@ async function startHangingGateway(t: TestContext, shutdownTimeoutMs: number, mo
   const mock = await startMockProvider(mockOptions);
   t.after(() => mock.close());
   const dir = await mkdtemp(join(tmpdir(), 'swy-shutdown-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'conf.yaml');
+  const storeUrl = `sqlite:${join(dir, 'ledger.db')}`;
   await writeFile(
     file,
     `server: { shutdownTimeoutMs: ${shutdownTimeoutMs} }
+store: { url: "${storeUrl}" }
 providers: [ { name: mock, protocol: anthropic, baseUrl: "${mock.url}" } ]
 models: [ { name: m, timeouts: { firstByteMs: 600000 }, deployments: [ { provider: mock, model: m } ] } ]
 routes: { default: m }
@@ -57,7 +64,7 @@ routes: { default: m }
       }
     });
   });
-  return { child, url, lines, exited };
+  return { child, url, lines, exited, storeUrl };
 }
 
 /** Sends a request that will hang upstream, and waits until the mock holds it. */
@@ -98,12 +105,12 @@ test('a request in flight past shutdownTimeoutMs does not hold the process: it e
   assert.ok(run.lines.some((l) => l.includes('shutdown deadline passed')));
 });
 
-test('past shutdownTimeoutMs, an open stream ends with an error event and a request not yet answered with a 529', async (t) => {
+test('past shutdownTimeoutMs, an open stream ends with an error event, and it is still logged and in the ledger', async (t) => {
   // A slow stream: a token every 100 ms.
   const run = await startHangingGateway(t, 800, { port: 0, tokensPerSecond: 10, outputTokens: 500 });
   const streaming = await fetch(`${run.url}/v1/messages`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'x-request-id': 'cut-stream' },
     body: JSON.stringify({ model: 'm', max_tokens: 600, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
   });
   assert.equal(streaming.status, 200);
@@ -121,4 +128,9 @@ test('past shutdownTimeoutMs, an open stream ends with an error event and a requ
   // The last event is a whole error event, not a cut in the middle of one.
   assert.match(text, /event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error","message":"The gateway is shutting down\."\}[^\n]*\n\n$/);
   assert.ok(run.lines.some((l) => l.includes('shutdown deadline passed')));
+  // Nothing lost: the interrupted request has its log line and its usage event.
+  assert.ok(run.lines.some((l) => l.includes('"requestId":"cut-stream"') && l.includes('"msg":"request"')), run.lines.join('\n'));
+  const db = await openDb(run.storeUrl);
+  t.after(() => db.close());
+  assert.equal(await countEvents(db, "request_id = 'cut-stream'"), 1);
 });
