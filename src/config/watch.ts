@@ -5,8 +5,10 @@
  * The folder is watched, not the file: editors that save by writing a new
  * file and renaming it over the old one (vim, VS Code, `sed -i`) replace the
  * inode, and a watch on the file itself would go quiet after the first save.
+ * A symlinked file (dotfiles, a Kubernetes ConfigMap's `..data` swap) changes
+ * where the folder watch does not see it: its target is polled as well.
  */
-import { readFileSync, watch } from 'node:fs';
+import { lstatSync, readFileSync, unwatchFile, watch, watchFile } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
@@ -26,6 +28,17 @@ export interface ConfigWatcher {
 }
 
 export type WatchResult = { config: Config } | { error: ConfigError };
+
+/** How often a symlinked config's target is checked (ms). */
+const SYMLINK_POLL_MS = 1000;
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
 
 /** Retries when the file is briefly missing (delete-then-write editors). */
 const MISSING_RETRIES = 3;
@@ -102,6 +115,10 @@ export function watchConfigFile(file: string, onChange: (result: WatchResult) =>
     // Some platforms do not report the name; then any change in the folder counts.
     if (changed === null || changed === name) schedule();
   });
+  // watchFile stats through the link: a new target, or an edit to it, shows as a new mtime or inode.
+  const polled = isSymlink(path);
+  const poll = (): void => schedule();
+  if (polled) watchFile(path, { interval: SYMLINK_POLL_MS, persistent: false }, poll);
   watcher.on('error', (error: NodeJS.ErrnoException) => {
     if (closed) return;
     onChange({ error: new ConfigError([{ path: '(file)', message: `cannot watch ${path}: ${error.code ?? error.message}` }], file) });
@@ -112,6 +129,7 @@ export function watchConfigFile(file: string, onChange: (result: WatchResult) =>
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
       watcher.close();
+      if (polled) unwatchFile(path, poll);
     },
   };
 }

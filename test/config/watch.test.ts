@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -91,6 +91,27 @@ test('a file replaced by rename (as editors save) keeps being watched', async (t
     renameSync(temp, file);
     assert.equal(configOf(await results.next()).routes.default, model);
   }
+});
+
+test('a symlinked file reloads on an edit to its target and on a swap of the link (a Kubernetes ConfigMap)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'swy-watch-link-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // The ConfigMap layout: switchyard.yaml -> ..data/switchyard.yaml, ..data -> a versioned folder.
+  for (const version of ['v1', 'v2']) mkdirSync(join(dir, version));
+  writeFileSync(join(dir, 'v1', 'switchyard.yaml'), yaml('a'));
+  writeFileSync(join(dir, 'v2', 'switchyard.yaml'), yaml('b'));
+  symlinkSync('v1', join(dir, '..data'));
+  symlinkSync(join('..data', 'switchyard.yaml'), join(dir, 'switchyard.yaml'));
+  const results = collector();
+  const watcher = watchConfigFile(join(dir, 'switchyard.yaml'), (r) => results.onChange(r), { env, debounceMs: 30 });
+  t.after(() => watcher.close());
+  // The target edited in place: the folder watch on `dir` sees nothing of it.
+  writeFileSync(join(dir, 'v1', 'switchyard.yaml'), yaml('b'));
+  assert.equal(configOf(await results.next()).routes.default, 'b');
+  writeFileSync(join(dir, 'v2', 'switchyard.yaml'), yaml('a'));
+  symlinkSync('v2', join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+  assert.equal(configOf(await results.next()).routes.default, 'a');
 });
 
 test('a burst of writes is debounced into one reload', async (t) => {
