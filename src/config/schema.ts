@@ -4,6 +4,7 @@
  * Objects are strict so a typo is reported instead of silently ignored.
  */
 import { z } from 'zod';
+import { bool, coerceNumber, int } from './coerce.ts';
 import { limitsKnownKeys, limitsSchema, pricingSchema } from './sections/limits.ts';
 import { metricsSchema, observabilityKnownKeys, tracingSchema, uiSchema } from './sections/observability.ts';
 import { adminSchema, authSchema, redisSchema, storeSchema, tenancyKnownKeys } from './sections/tenancy.ts';
@@ -23,28 +24,6 @@ export const providerPresetNames = [
 ] as const;
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-/**
- * `${PORT}` interpolates to a string; numbers and booleans written through an
- * environment variable are accepted when the whole value is one.
- */
-function coerceNumber(value: unknown): unknown {
-  return typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
-}
-
-function coerceBoolean(value: unknown): unknown {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return value;
-}
-
-function int(min: number, max: number) {
-  return z.preprocess(coerceNumber, z.int().min(min).max(max));
-}
-
-function bool() {
-  return z.preprocess(coerceBoolean, z.boolean());
-}
 
 function isHttpUrl(value: string): boolean {
   if (!URL.canParse(value)) return false;

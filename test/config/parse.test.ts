@@ -38,6 +38,29 @@ test('the minimal YAML from the documentation parses as written', () => {
   assert.equal(config.routes.default, 'mock-model');
 });
 
+test('numbers and booleans given through ${VAR} are accepted in every section', () => {
+  const yaml = `
+providers: [ { name: mock, protocol: openai, baseUrl: "http://127.0.0.1:9100/v1", quirks: { reasoningEffort: "\${RE}", maxStopSequences: "\${STOPS}" } } ]
+models: [ { name: m, deployments: [ { provider: mock, model: m } ] } ]
+routes: { default: m }
+auth: { allowOpen: "\${ALLOW_OPEN}", cacheTtlMs: "\${AUTH_TTL}", jwt: { jwksUrl: "http://127.0.0.1:9/jwks", issuer: "https://idp.example", audience: "switchyard", clockToleranceSec: "\${SKEW}" } }
+metrics: { maxSeries: "\${MAX_SERIES}" }
+tracing: { sampleRatio: "\${SAMPLE}" }
+pricing: { builtins: "\${PRICING_BUILTINS}" }
+usage: { batchSize: "\${BATCH}" }
+`;
+  const env = { RE: 'true', STOPS: '8', ALLOW_OPEN: 'true', AUTH_TTL: '5000', SKEW: '10', MAX_SERIES: '500', SAMPLE: '0.25', PRICING_BUILTINS: 'false', BATCH: '200' };
+  const config = parseConfig(yaml, { env });
+  assert.equal(config.providers[0]?.quirks?.maxStopSequences, 8);
+  assert.equal(config.auth.allowOpen, true);
+  assert.equal(config.auth.cacheTtlMs, 5000);
+  assert.equal(config.auth.jwt?.clockToleranceSec, 10);
+  assert.equal(config.metrics.maxSeries, 500);
+  assert.equal(config.tracing.sampleRatio, 0.25);
+  assert.equal(config.pricing.builtins, false);
+  assert.equal(config.usage.batchSize, 200);
+});
+
 test('defaults are filled in everywhere', () => {
   const config = parseConfig(minimalYaml, { env: keys });
   assert.deepEqual(config.server, {

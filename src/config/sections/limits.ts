@@ -3,10 +3,7 @@
  * Owned by the limits work; schema.ts only mounts them. README: "Limits and budgets".
  */
 import { z } from 'zod';
-
-function coerceNumber(value: unknown): unknown {
-  return typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
-}
+import { bool, coerceNumber } from '../coerce.ts';
 
 const count = () => z.preprocess(coerceNumber, z.int().min(1).max(1e12));
 const usd = () => z.preprocess(coerceNumber, z.number().min(0).max(1e9));
@@ -52,7 +49,7 @@ export const pricingSchema = z.strictObject({
    */
   models: z.record(z.string().min(1), priceSchema).default({}),
   /** Use the built-in default prices (src/usage/pricing.ts) for models not priced here. */
-  builtins: z.boolean().default(true),
+  builtins: bool().default(true),
   /** The price of a model nothing else prices; absent means such a model costs 0 (budgets do not see it). */
   fallback: priceSchema.optional(),
 });

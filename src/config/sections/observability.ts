@@ -3,11 +3,8 @@
  * `tracing`, `ui`. Owned by the observability work; schema.ts only mounts them.
  */
 import { z } from 'zod';
+import { bool as flag, int, num } from '../coerce.ts';
 
-/** `true`/`false` also as the strings `${ENV}` substitution produces. */
-function flag() {
-  return z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean());
-}
 
 export const metricsSchema = z.strictObject({
   /** Serve Prometheus metrics. On by default: recording costs little and an operator expects them. */
@@ -21,7 +18,7 @@ export const metricsSchema = z.strictObject({
   /** Ask for an admin key (admin.apiKeys) on the metrics path; off by default, as scrapers usually sit on a private network. */
   requireAdmin: flag().default(false),
   /** Most label sets kept per metric; further ones are counted under the value `_other` (bounds memory). */
-  maxSeries: z.int().min(10).max(100_000).default(2000),
+  maxSeries: int(10, 100_000).default(2000),
 });
 
 export const tracingSchema = z.strictObject({
@@ -36,7 +33,7 @@ export const tracingSchema = z.strictObject({
   /** `service.name` of the spans; OTEL_SERVICE_NAME wins when set. */
   serviceName: z.string().min(1).default('switchyard'),
   /** Share of new traces recorded (0–1); a client's sampled flag in `traceparent` is followed as is. */
-  sampleRatio: z.number().min(0).max(1).default(1),
+  sampleRatio: num(0, 1).default(1),
   /** Turns tracing off even when an endpoint is configured (OTEL_SDK_DISABLED=true does too). */
   enabled: flag().default(true),
 });

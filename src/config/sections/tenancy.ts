@@ -3,6 +3,7 @@
  * `store`, `redis`, `auth`, `admin`. Owned by the tenancy work; schema.ts only mounts them.
  */
 import { z } from 'zod';
+import { bool, int } from '../coerce.ts';
 
 export const storeSchema = z.strictObject({
   /** `sqlite:./data/switchyard.db` or a `postgres://` URL; defaults to DATABASE_URL, then the embedded SQLite file. */
@@ -32,7 +33,7 @@ export const jwtSchema = z
     /** Optional claim listing the route rules the token may use. */
     routesClaim: z.string().min(1).optional(),
     /** Clock skew allowed on exp/nbf, in seconds. */
-    clockToleranceSec: z.number().int().min(0).max(300).default(30),
+    clockToleranceSec: int(0, 300).default(30),
   })
   .refine((jwt) => (jwt.jwksUrl === undefined) !== (jwt.secret === undefined), { message: 'set exactly one of jwksUrl or secret' });
 
@@ -46,9 +47,9 @@ export const jwtSchema = z
 export const authSchema = z.strictObject({
   mode: z.enum(['auto', 'required', 'open']).default('auto'),
   /** Lets the gateway run open on a non-loopback address (`start --allow-open` too): in `auto` mode until a key exists, in `open` mode always. */
-  allowOpen: z.boolean().default(false),
+  allowOpen: bool().default(false),
   /** How long a key lookup is cached; revocations also clear the cache at once (and across instances over Redis). */
-  cacheTtlMs: z.number().int().min(0).max(300_000).default(30_000),
+  cacheTtlMs: int(0, 300_000).default(30_000),
   jwt: jwtSchema.optional(),
 });
 

@@ -3,15 +3,8 @@
  * work; schema.ts only mounts it. README, "Usage and cost".
  */
 import { z } from 'zod';
+import { bool, int } from '../coerce.ts';
 
-/** `${ENV}` interpolates to a string: accept a whole-number string too. */
-function int(min: number, max: number) {
-  return z.preprocess((v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v), z.int().min(min).max(max));
-}
-
-function bool() {
-  return z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
-}
 
 export const usageSchema = z.strictObject({
   /** Record every finished chat request as a usage event in the store. */
