@@ -3,7 +3,7 @@
  * schemas compiled once at start, every error in the caller's protocol shape.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.ts';
@@ -78,8 +78,10 @@ function newRequestId(): string {
 }
 
 /** Which protocol a path belongs to, so even a 404 answers in the right shape. */
-export function surfaceForPath(url: string): ProtocolName {
-  return url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+export function surfaceForPath(url: string, headers?: IncomingHttpHeaders): ProtocolName {
+  if (url.startsWith('/v1/messages')) return 'anthropic';
+  // Routes both protocols share (`/v1/models`): the Anthropic SDK always sends its version header.
+  return headers?.['anthropic-version'] === undefined ? 'openai' : 'anthropic';
 }
 
 /** The client's `x-request-id` when it is safe to echo, else a new one. */
@@ -200,7 +202,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const error = toClientError(err);
     if (error.code === 'SWY_ERR_INTERNAL') logger.error({ err, requestId: request.id }, 'unhandled error');
     reply.hijack();
-    writeError(reply.raw, surfaceForPath(request.url), error, request.id);
+    writeError(reply.raw, surfaceForPath(request.url, request.headers), error, request.id);
   });
   app.setNotFoundHandler((request, reply) => {
     reply.hijack();
@@ -210,7 +212,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       allowed === undefined
         ? new GatewayError('SWY_ERR_NOT_FOUND', `No route for ${request.method} ${path}.`)
         : new GatewayError('SWY_ERR_METHOD_NOT_ALLOWED', `${path} accepts ${allowed}, not ${request.method}.`, { headers: { allow: allowed } });
-    writeError(reply.raw, surfaceForPath(request.url), error, request.id);
+    writeError(reply.raw, surfaceForPath(request.url, request.headers), error, request.id);
   });
 
   const hooks = options.hooks ?? EMPTY_HOOKS;
@@ -375,12 +377,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     reply.headers(requestIdHeaders('anthropic', request.id)).code(200).send(result);
   });
   app.get('/v1/models', async (request, reply) => {
-    reply.headers(requestIdHeaders('openai', request.id)).send(listModels(holder.current));
+    reply.headers(requestIdHeaders(surfaceForPath(request.url, request.headers), request.id)).send(listModels(holder.current));
   });
   // Both SDKs' `models.retrieve`. The id may hold slashes (`accounts/x/models/y`), hence the wildcard.
   app.get('/v1/models/*', async (request, reply) => {
     const id = (request.params as { '*': string })['*'];
-    const surface: ProtocolName = request.headers['anthropic-version'] === undefined ? 'openai' : 'anthropic';
+    const surface = surfaceForPath(request.url, request.headers);
     const model = findModel(holder.current, id);
     if (model === undefined) {
       reply.hijack();

@@ -180,7 +180,7 @@ export async function createAuthExtension(context: ExtensionContext, options: Au
     if (error.code === 'SWY_ERR_INTERNAL') logger.error({ err, requestId: request.id }, 'auth: lookup failed');
     else logger.info({ requestId: request.id, path: request.url.split('?')[0], reason: err instanceof AuthRefused ? err.reason : error.code }, 'auth: request refused');
     reply.hijack();
-    writeError(reply.raw, surfaceForPath(request.url), error, request.id);
+    writeError(reply.raw, surfaceForPath(request.url, request.headers), error, request.id);
   }
 
   return {

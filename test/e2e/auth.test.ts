@@ -67,6 +67,15 @@ test('once a key exists, requests without one get 401 in their own protocol, and
   assert.equal((await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status, 200);
   assert.equal((await fetch(`${gateway.url}/v1/models/claude-mock`)).status, 401);
   assert.equal((await fetch(`${gateway.url}/v1/models/claude-mock`, { headers: { 'x-api-key': secret } })).status, 200);
+  // The Anthropic SDK's models.list() and models.retrieve(): refused in its own shape, with its request-id header.
+  for (const path of ['/v1/models', '/v1/models/claude-mock']) {
+    const refused = await fetch(`${gateway.url}${path}`, { headers: { 'anthropic-version': '2023-06-01', 'x-api-key': 'wrong' } });
+    assert.equal(refused.status, 401);
+    assert.equal(((await refused.json()) as { type?: string }).type, 'error', path);
+    assert.ok(refused.headers.get('request-id'), path);
+  }
+  const listed = await fetch(`${gateway.url}/v1/models`, { headers: { 'anthropic-version': '2023-06-01', 'x-api-key': secret } });
+  assert.ok(listed.headers.get('request-id'));
 
   const line = logs.find((l) => l.msg === 'request' && l.status === 200);
   assert.equal(line?.tenant, 'acme');
