@@ -131,7 +131,16 @@ export class PassthroughTap implements StreamObservation {
       if (data !== null) {
         OPENAI_CONTENT.lastIndex = data.index;
         const first = OPENAI_CONTENT.exec(text);
-        if (first !== null && (error === null || first.index < error.index)) this.contentStarted = true;
+        if (first !== null && (error === null || first.index < error.index)) {
+          // The first content must be a chunk that parses (once per stream): a malformed
+          // one, with nothing sent yet, fails the attempt like an error event would.
+          if (safeParse(dataAfter(text, text.lastIndexOf('data:', first.index))) !== undefined) this.contentStarted = true;
+          else {
+            this.finished = true;
+            this.errored = true;
+            this.errorKind = 'api_error';
+          }
+        }
       }
     }
     if (error !== null) {

@@ -44,7 +44,7 @@ const PATHS_AND_PAIRS = [
   ['/v1/chat/completions', 'ant-pair'],
 ] as const;
 
-for (const fault of ['error-first', 'reset', 'cut-before-content', 'json-for-stream']) {
+for (const fault of ['error-first', 'reset', 'cut-before-content', 'json-for-stream', 'malformed-sse']) {
   test(`a stream that fails before any content (${fault}) fails over, passthrough and translated`, async (t) => {
     const { gateway, mock } = await startStack(t, { yaml: (url) => yaml(url, fault) });
     for (const [path, model] of PATHS_AND_PAIRS) {
