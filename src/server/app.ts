@@ -84,6 +84,18 @@ export function surfaceForPath(url: string, headers?: IncomingHttpHeaders): Prot
   return headers?.['anthropic-version'] === undefined ? 'openai' : 'anthropic';
 }
 
+/**
+ * A request that arrives on a kept-alive connection while the gateway drains:
+ * refused in its protocol's shape (503, or 529 for Anthropic clients, with
+ * retry-after and a request id), and the connection closes after it.
+ */
+function refuseWhileClosing(req: IncomingMessage, res: ServerResponse): void {
+  const surface = surfaceForPath(req.url ?? '/', req.headers);
+  res.shouldKeepAlive = false;
+  req.resume();
+  writeError(res, surface, overloadedError(surface, 'The gateway is shutting down; retry on another instance.'), requestIdOf(req));
+}
+
 /** The client's `x-request-id` when it is safe to echo, else a new one. */
 function requestIdOf(req: IncomingMessage): string {
   const incoming = req.headers['x-request-id'];
@@ -128,7 +140,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   /** One summary line per chat request (and its body when `logging.bodies` is on). */
   const requestLog = moduleLogger(options.logger, 'request');
   const intakeLimits = { bodyLimit: options.bodyLimit, maxNestingDepth: options.maxNestingDepth };
-  /** Set when close begins: from then on Fastify answers every request (503, `return503OnClosing`). */
+  /** Set when close begins: from then on every new request is refused (refuseWhileClosing). */
   let closing = false;
   const app = Fastify({
     logger: false,
@@ -150,7 +162,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
         },
         (req, res) => {
           if (cors !== undefined && cors(req, res)) return;
-          const surface = closing ? undefined : chatSurfaceOf(req);
+          if (closing) return refuseWhileClosing(req, res);
+          const surface = chatSurfaceOf(req);
           if (surface === undefined) return fastifyHandler(req, res);
           // Remembered for an error Node's parser reports on this connection (a body too slow).
           socketSurface.set(req.socket, surface);

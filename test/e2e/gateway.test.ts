@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { request, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -381,4 +382,34 @@ test("the built-in example thinks through translation: Anthropic thinking on moc
   assert.equal(res.status, 200);
   const content = res.json.content as Array<{ type: string }>;
   assert.equal(content[0]?.type, 'thinking');
+});
+
+test('while it drains, a request pipelined behind one in flight is refused in its protocol, with a request id, and the connection closes', async (t) => {
+  // A slow stream holds the drain open: a token every 100 ms.
+  const { gateway } = await startStack(t, { mock: { tokensPerSecond: 10, outputTokens: 30 } });
+  const { port } = new URL(gateway.url);
+  const socket = connect(Number(port), '127.0.0.1');
+  t.after(() => socket.destroy());
+  const post = (path: string, body: unknown, extra = ''): string => {
+    const text = JSON.stringify(body);
+    return `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\n${extra}\r\n${text}`;
+  };
+  let received = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (d: string) => (received += d));
+  const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  socket.write(post('/v1/messages', { model: 'claude-mock', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'slowly' }] }));
+  await new Promise((r) => setTimeout(r, 300));
+  const closed = gateway.close();
+  await new Promise((r) => setTimeout(r, 100));
+  socket.write(post('/v1/messages', { model: 'claude-mock', max_tokens: 4, messages: [{ role: 'user', content: 'hi' }] }, 'x-request-id: drain-1\r\n'));
+  await ended;
+  await closed;
+  // The stream in flight finished whole; the request behind it got Anthropic's overloaded error.
+  assert.match(received, /event: message_stop/);
+  const second = received.slice(received.lastIndexOf('HTTP/1.1 '));
+  assert.match(second, /^HTTP\/1\.1 529 /);
+  assert.match(second, /\r\nrequest-id: drain-1\r\n/);
+  assert.match(second, /\r\nconnection: close\r\n/i);
+  assert.match(second, /"type":"error","error":\{"type":"overloaded_error","message":"The gateway is shutting down/);
 });
