@@ -16,6 +16,7 @@ import { explicitRetryAfterMs, retryAfterMs as readRetryAfter } from '../resilie
 import { AttemptTimer, type TimeoutKind } from '../resilience/timeouts.ts';
 import { UpstreamCall } from '../upstream/call.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
+import { mayHaveUnsignedThinking, withoutUnsignedThinking } from '../protocols/anthropic/unsigned-thinking.ts';
 
 export interface AttemptInput {
   surface: ProtocolName;
@@ -96,11 +97,14 @@ export async function attemptUpstream(pools: UpstreamPools, input: AttemptInput)
     // is rewritten (and max_tokens clamped when the deployment declares a limit):
     // in the bytes as received when it can be, else on a copy, re-serialised.
     const clamp = limit !== undefined && exceedsMaxTokens(input.body, limit);
-    const spliced = clamp || input.rawBody === undefined ? undefined : input.rawBody.withModel(input.upstreamModel);
+    // Thinking an Anthropic upstream would refuse (see unsigned-thinking.ts) goes first.
+    const signed =
+      surface === 'anthropic' && (input.rawBody === undefined || mayHaveUnsignedThinking(input.rawBody.bytes)) ? withoutUnsignedThinking(input.body) : undefined;
+    const spliced = clamp || signed !== undefined || input.rawBody === undefined ? undefined : input.rawBody.withModel(input.upstreamModel);
     if (spliced !== undefined) {
       payload = spliced;
     } else {
-      const body = { ...input.body, model: input.upstreamModel };
+      const body = { ...(signed ?? input.body), model: input.upstreamModel };
       if (clamp) clampMaxTokens(body, limit);
       payload = serialise(body, input.rawBody);
     }

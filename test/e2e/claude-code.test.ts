@@ -74,3 +74,55 @@ test('a Claude Code turn translates to an OpenAI upstream without a 400, mapping
   assert.equal(sent.messages[3]!.tool_calls!.length, 1);
   assert.equal(sent.messages[4]!.tool_call_id, 'toolu_mock_2_0');
 });
+
+test('thinking that a translated answer carried without a signature is dropped when the conversation reaches an Anthropic upstream', async (t) => {
+  const { gateway, mock } = await startStack(t);
+  const post = async (body: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const res = await fetch(`${gateway.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(res.status, 200, await res.clone().text());
+    return mock.stats.last.at(-1)!.body as Record<string, unknown>;
+  };
+  // First a turn translated from an OpenAI-protocol provider: its thinking has an empty signature.
+  const translated = await fetch(`${gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-mock', max_tokens: 256, stream: true, thinking: { type: 'adaptive' }, messages: [{ role: 'user', content: 'Think first' }] }),
+  });
+  assert.match(await translated.text(), /"signature":""/);
+
+  const unsigned = { type: 'thinking', thinking: 'Reasoned elsewhere.', signature: '' };
+  const signed = { type: 'thinking', thinking: 'Reasoned here.', signature: 'c2lnbmVk' };
+  // Adaptive thinking (Claude Code): the unsigned block goes, a signed one stays, the rest is as sent.
+  const adaptive = await post({
+    model: 'claude-mock',
+    max_tokens: 256,
+    thinking: { type: 'adaptive' },
+    messages: [
+      { role: 'user', content: 'Think first' },
+      { role: 'assistant', content: [unsigned, { type: 'text', text: 'Hello.' }] },
+      { role: 'user', content: 'And again' },
+      { role: 'assistant', content: [signed, { type: 'text', text: 'Hi.' }] },
+      { role: 'user', content: 'Once more' },
+    ],
+  });
+  const messages = adaptive.messages as Array<{ content: unknown }>;
+  assert.deepEqual(messages[1]?.content, [{ type: 'text', text: 'Hello.' }]);
+  assert.deepEqual(messages[3]?.content, [signed, { type: 'text', text: 'Hi.' }]);
+  assert.deepEqual(adaptive.thinking, { type: 'adaptive' });
+  assert.equal(adaptive.model, 'upstream-claude');
+
+  // A fixed budget in a tool loop whose assistant turn lost its thinking: thinking goes for that request.
+  const looped = await post({
+    model: 'claude-mock',
+    max_tokens: 4096,
+    thinking: { type: 'enabled', budget_tokens: 2048 },
+    tools: [{ name: 'get_weather', input_schema: { type: 'object', properties: {} } }],
+    messages: [
+      { role: 'user', content: 'Weather?' },
+      { role: 'assistant', content: [unsigned, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'Sunny' }] },
+    ],
+  });
+  assert.equal(looped.thinking, undefined);
+  assert.deepEqual((looped.messages as Array<{ content: unknown }>)[1]?.content, [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }]);
+});

@@ -16,7 +16,7 @@ export interface EncodeAnthropicRequestOptions {
   maxTokensLimit?: number;
 }
 
-interface WireMessage {
+export interface WireMessage {
   role: 'user' | 'assistant';
   content: JsonObject[];
 }
@@ -208,7 +208,7 @@ function toolResultsFirst(content: JsonObject[]): void {
  * (after the last user message that is not only a tool loop step) must start
  * with a thinking block when the turn uses tools.
  */
-function turnLacksThinking(messages: WireMessage[]): boolean {
+export function turnLacksThinking(messages: WireMessage[]): boolean {
   let start = 0;
   for (let i = messages.length - 1; i >= 0; i--) {
     const msg = messages[i]!;
