@@ -88,7 +88,7 @@ export function mockStream(protocol: ProtocolName, body: Json, settings: Partial
   const raw = JSON.stringify(body);
   const request = protocol === 'anthropic' ? parseAnthropicRequest(body, raw) : parseOpenAIRequest(body, raw);
   if (typeof request === 'string') throw new Error(`mock rejected the bench request: ${request}`);
-  const reply = buildReply(request, { outputTokens: 100, chunkCount: undefined, tool: undefined, parallelTools: undefined, ...settings }, 1);
+  const reply = buildReply(request, { outputTokens: 100, chunkCount: undefined, tool: undefined, parallelTools: undefined, toolCalls: 'first', ...settings }, 1);
   if (typeof reply === 'string') throw new Error(`mock rejected the bench request: ${reply}`);
   const wire = protocol === 'anthropic' ? anthropicWire : openaiWire;
   const chunks = wire.script(reply, request.includeUsage).frames.map((f) => (typeof f.data === 'string' ? Buffer.from(f.data) : f.data));

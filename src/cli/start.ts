@@ -113,7 +113,8 @@ async function start(argv: string[], slot: number | undefined): Promise<number> 
     } else if (slot === undefined && workersFlag !== undefined && resolveWorkerCount(workersFlag) > 1) {
       config = builtinExampleConfig(PRIMARY_EXAMPLE_MOCK_URL);
     } else {
-      mock = await startMockProvider({ host: '127.0.0.1', port: 0 });
+      // Claude Code runs the tools it is told to: the example's mock calls one only when asked.
+      mock = await startMockProvider({ host: '127.0.0.1', port: 0, toolCalls: 'on-request' });
       config = builtinExampleConfig(mock.url);
     }
   } catch (err) {

@@ -19,6 +19,8 @@ const usage = `Usage: switchyard mock-provider [options]
   --api-key KEY     require this key (x-api-key or Authorization: Bearer)
   --fixtures DIR    where fixture:<name> looks for <protocol>/<name>.sse
   --log             one line per request on stderr
+  --tool-calls MODE first (default): call a request's first tool unasked; on-request: answer with
+                    text unless a tool is asked for (x-mock-tool, a forced tool_choice, "run: CMD")
 `;
 
 function number(flag: string, value: string | undefined): number | undefined {
@@ -46,6 +48,7 @@ export function parseMockProviderArgs(argv: string[]): MockOptions | 'help' {
       'api-key': { type: 'string' },
       fixtures: { type: 'string' },
       log: { type: 'boolean' },
+      'tool-calls': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -62,6 +65,9 @@ export function parseMockProviderArgs(argv: string[]): MockOptions | 'help' {
   set('fault', values.fault);
   set('requireApiKey', values['api-key']);
   set('fixturesDir', values.fixtures);
+  const toolCalls = values['tool-calls'];
+  if (toolCalls !== undefined && toolCalls !== 'first' && toolCalls !== 'on-request') throw new Error(`--tool-calls must be first or on-request, got '${toolCalls}'`);
+  set('toolCalls', toolCalls);
   if (values.log === true) options.logger = (line) => process.stderr.write(`${line}\n`);
   return options;
 }

@@ -30,7 +30,17 @@ export interface MockOptions {
   fixturesDir?: string;
   /** One line per finished request when set. */
   logger?: (line: string) => void;
+  /**
+   * When the mock calls a tool it was not asked to call: `first` (default) calls
+   * the first tool of any request that has tools; `on-request` answers with text
+   * unless a tool is asked for (`x-mock-tool`, `x-mock-parallel-tools`, a forced
+   * `tool_choice`, the `run: <command>` rule). An agent such as Claude Code runs
+   * what it is told to: the built-in example uses `on-request`.
+   */
+  toolCalls?: ToolCallMode;
 }
+
+export type ToolCallMode = 'first' | 'on-request';
 
 /** The validated, defaulted options the server reads on every request. */
 export interface ResolvedOptions {
@@ -44,6 +54,7 @@ export interface ResolvedOptions {
   requireApiKey: string | undefined;
   fixturesDir: string;
   logger: ((line: string) => void) | undefined;
+  toolCalls: ToolCallMode;
 }
 
 /** What one request runs with: options plus its `x-mock-*` headers. */
@@ -60,6 +71,7 @@ export interface RequestSettings {
   tool: string | undefined;
   /** `x-mock-parallel-tools`: call the first N tools at once. */
   parallelTools: number | undefined;
+  toolCalls: ToolCallMode;
 }
 
 export const defaultFixturesDir = fileURLToPath(new URL('../../test/fixtures', import.meta.url));
@@ -85,7 +97,13 @@ export function resolveOptions(options: MockOptions, base?: ResolvedOptions): Re
     requireApiKey: 'requireApiKey' in options ? options.requireApiKey : base?.requireApiKey,
     fixturesDir: options.fixturesDir ?? base?.fixturesDir ?? defaultFixturesDir,
     logger: 'logger' in options ? options.logger : base?.logger,
+    toolCalls: checkToolCalls(options.toolCalls ?? base?.toolCalls ?? 'first'),
   };
+}
+
+function checkToolCalls(value: string): ToolCallMode {
+  if (value !== 'first' && value !== 'on-request') throw new RangeError(`mock option toolCalls must be "first" or "on-request", got ${value}`);
+  return value;
 }
 
 function checkNumber(name: string, value: number, min: number): number {
@@ -138,6 +156,7 @@ export function requestSettings(options: ResolvedOptions, headers: IncomingHttpH
     faultSpec,
     tool: typeof tool === 'string' && tool !== '' ? tool : undefined,
     parallelTools: headerInteger(headers, 'x-mock-parallel-tools', undefined),
+    toolCalls: options.toolCalls,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { MockRequest } from './request.ts';
 import { planToolCalls } from './tools.ts';
+import type { ToolCallMode } from './options.ts';
 
 /** One stream delta and the tokens it stands for (for pacing and usage). */
 export interface Piece {
@@ -49,6 +50,7 @@ export interface ReplySettings {
   chunkCount: number | undefined;
   tool: string | undefined;
   parallelTools: number | undefined;
+  toolCalls: ToolCallMode;
 }
 
 const filler = ['lorem', 'ipsum', 'dolor', 'sit', 'amet', 'consectetur', 'adipiscing', 'elit'];
@@ -56,7 +58,7 @@ const wordPattern = /\S+/g;
 
 /** The reply, or the message of a 400 error. */
 export function buildReply(request: MockRequest, settings: ReplySettings, seq: number): Reply | string {
-  const calls = planToolCalls(request, settings.tool, settings.parallelTools);
+  const calls = planToolCalls(request, settings.tool, settings.parallelTools, settings.toolCalls);
   if (typeof calls === 'string') return calls;
   const anthropic = request.protocol === 'anthropic';
   const source = request.toolResult ?? request.lastUserText;

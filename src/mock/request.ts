@@ -9,9 +9,12 @@ import type { ProtocolName } from '../model/types.ts';
 export interface MockTool {
   name: string;
   schema: Record<string, unknown>;
+  /** Anthropic `defer_loading`: a placeholder, never called unasked. */
+  deferred?: boolean;
 }
 
-export type MockToolChoice = { type: 'auto' } | { type: 'none' } | { type: 'tool'; name: string };
+/** `any`: Anthropic `{type: "any"}`, OpenAI `"required"`. */
+export type MockToolChoice = { type: 'auto' } | { type: 'none' } | { type: 'any' } | { type: 'tool'; name: string };
 
 export interface MockRequest {
   protocol: ProtocolName;
@@ -59,12 +62,13 @@ export function parseAnthropicRequest(body: unknown, raw: string): ParseResult {
   for (const tool of tools ?? []) {
     if (!isRecord(tool) || typeof tool['name'] !== 'string') return 'tools: each tool needs a name';
     const schema = tool['input_schema'];
-    mockTools.push({ name: tool['name'], schema: isRecord(schema) ? schema : {} });
+    mockTools.push({ name: tool['name'], schema: isRecord(schema) ? schema : {}, deferred: tool['defer_loading'] === true });
   }
   const choice = body['tool_choice'];
   let toolChoice: MockToolChoice = { type: 'auto' };
   if (isRecord(choice)) {
     if (choice['type'] === 'none') toolChoice = { type: 'none' };
+    else if (choice['type'] === 'any') toolChoice = { type: 'any' };
     else if (choice['type'] === 'tool' && typeof choice['name'] === 'string') toolChoice = { type: 'tool', name: choice['name'] };
   }
 
@@ -134,6 +138,7 @@ export function parseOpenAIRequest(body: unknown, raw: string): ParseResult {
   const choice = body['tool_choice'];
   let toolChoice: MockToolChoice = { type: 'auto' };
   if (choice === 'none') toolChoice = { type: 'none' };
+  else if (choice === 'required') toolChoice = { type: 'any' };
   else if (isRecord(choice) && isRecord(choice['function']) && typeof choice['function']['name'] === 'string') {
     toolChoice = { type: 'tool', name: choice['function']['name'] };
   }

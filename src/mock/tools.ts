@@ -2,6 +2,7 @@
  * Which tools the mock calls, and with what arguments: deterministic values
  * generated from each tool's JSON Schema, so tests can assert them exactly.
  */
+import type { ToolCallMode } from './options.ts';
 import type { MockRequest, MockTool } from './request.ts';
 
 export interface PlannedToolCall {
@@ -18,21 +19,24 @@ const runCommand = /run:[ \t]*([^\r\n]+)/;
  * list when it replies with text; a string is the message of a 400 error.
  *
  * Order of precedence: `x-mock-parallel-tools`, `x-mock-tool`, a forced
- * `tool_choice`, the `run: <command>` → `Bash` demo rule, the first tool.
+ * `tool_choice`, the `run: <command>` → `Bash` demo rule, then (mode `first`)
+ * the first tool, or (mode `on-request`, or `tool_choice` any/required) text.
+ * Tools marked `defer_loading` are never called unasked: they are placeholders.
  */
 export function planToolCalls(
   request: MockRequest,
   headerTool: string | undefined,
   parallel: number | undefined,
+  mode: ToolCallMode = 'first',
 ): PlannedToolCall[] | string {
-  const tools = request.tools;
+  const tools = request.tools.filter((tool) => !tool.deferred);
   if (tools.length === 0 || request.toolResult !== undefined || request.toolChoice.type === 'none') return [];
   if (parallel !== undefined) {
     return tools.slice(0, parallel).map((tool) => callFor(tool, request.lastUserText));
   }
   const wanted = headerTool ?? (request.toolChoice.type === 'tool' ? request.toolChoice.name : undefined);
   if (wanted !== undefined) {
-    const tool = tools.find((candidate) => candidate.name === wanted);
+    const tool = request.tools.find((candidate) => candidate.name === wanted);
     if (tool === undefined) return `tool "${wanted}" is not among the request's tools`;
     return [callFor(tool, request.lastUserText)];
   }
@@ -40,6 +44,7 @@ export function planToolCalls(
     const bash = tools.find((candidate) => candidate.name === 'Bash');
     if (bash !== undefined) return [callFor(bash, request.lastUserText)];
   }
+  if (tools.length === 0 || (mode === 'on-request' && request.toolChoice.type !== 'any')) return [];
   return [callFor(tools[0] as MockTool, request.lastUserText)];
 }
 

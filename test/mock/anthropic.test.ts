@@ -171,6 +171,31 @@ test('calls Bash with the command that follows run:', async (t) => {
   });
 });
 
+test('with toolCalls on-request (the built-in example), it answers with text unless a tool is asked for', async (t) => {
+  const mock = await startMock(t, { toolCalls: 'on-request' });
+  const tools = [{ name: 'Agent', input_schema: { type: 'object', properties: { prompt: { type: 'string' } } } }, weatherTool, timeTool];
+  const plain = await post(`${mock.url}/v1/messages`, ask('Say hello', { tools }));
+  assert.equal((plain.json as { stop_reason: string }).stop_reason, 'end_turn');
+  const forced = await post(`${mock.url}/v1/messages`, ask('time?', { tools, tool_choice: { type: 'tool', name: 'get_time' } }));
+  assert.equal((forced.json as { content: Array<{ name: string }> }).content[0]?.name, 'get_time');
+  const any = await post(`${mock.url}/v1/messages`, ask('anything', { tools, tool_choice: { type: 'any' } }));
+  assert.equal((any.json as { stop_reason: string }).stop_reason, 'tool_use');
+  const byHeader = await post(`${mock.url}/v1/messages`, ask('weather?', { tools }), { 'x-mock-tool': 'get_weather' });
+  assert.equal((byHeader.json as { content: Array<{ name: string }> }).content[0]?.name, 'get_weather');
+  const bash = { name: 'Bash', input_schema: { type: 'object', properties: { command: { type: 'string' } }, required: ['command'] } };
+  const run = await post(`${mock.url}/v1/messages`, ask('run: echo hi', { tools: [...tools, bash] }));
+  assert.deepEqual((run.json as { content: Array<{ input: unknown }> }).content[0]?.input, { command: 'echo hi', description: 'Run echo hi' });
+});
+
+test('never calls a defer_loading placeholder unasked: the first real tool instead', async (t) => {
+  const mock = await startMock(t);
+  const placeholder = { name: 'DeferredToolPlaceholder', defer_loading: true, input_schema: { type: 'object', properties: {} } };
+  const res = await post(`${mock.url}/v1/messages`, ask('weather?', { tools: [placeholder, weatherTool] }));
+  assert.equal((res.json as { content: Array<{ name: string }> }).content[0]?.name, 'get_weather');
+  const only = await post(`${mock.url}/v1/messages`, ask('hi', { tools: [placeholder] }));
+  assert.equal((only.json as { stop_reason: string }).stop_reason, 'end_turn');
+});
+
 test('x-mock-parallel-tools calls the first N tools in one turn', async (t) => {
   const mock = await startMock(t);
   const res = await post(`${mock.url}/v1/messages`, ask('both', { stream: true, tools: [weatherTool, timeTool] }), {
