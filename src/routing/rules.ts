@@ -54,7 +54,11 @@ export function wantsThinking(req: ChatRequest): boolean {
   const reasoning = req.reasoning;
   // `minimal` (OpenAI's reasoning_effort) asks for as little reasoning as there is: no thinking model needed.
   if (reasoning === undefined || reasoning.effort === 'minimal') return false;
-  return reasoning.mode === 'enabled' || reasoning.mode === 'adaptive';
+  if (reasoning.mode === 'enabled') return true;
+  // Claude Code sends adaptive thinking with every request, at effort `medium` by default: the
+  // model decides whether to think. Only a high effort (Anthropic's default when none is given,
+  // or `--effort high`/`max`) asks for the thinking model.
+  return reasoning.mode === 'adaptive' && (reasoning.effort === undefined || reasoning.effort === 'high' || reasoning.effort === 'max');
 }
 
 function hasImage(parts: readonly Part[]): boolean {

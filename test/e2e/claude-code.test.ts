@@ -48,7 +48,8 @@ test('a Claude Code turn passes untouched to an Anthropic upstream, beta flags a
 });
 
 test('a Claude Code turn translates to an OpenAI upstream without a 400, mapping what has an equivalent', async (t) => {
-  const { gateway, mock } = await startStack(t, { yaml: (url) => yaml(url).replace('THINK', 'gpt-mock') });
+  // The recorded turn thinks adaptively at effort medium: the default route, here to the OpenAI-protocol model.
+  const { gateway, mock } = await startStack(t, { yaml: (url) => yaml(url).replace('default: claude-any, think: THINK', 'default: gpt-mock, think: claude-any') });
   const events = await send(gateway.url);
   assert.equal(events[0]?.event, 'message_start');
   assert.equal(events.at(-1)?.event, 'message_stop');

@@ -208,10 +208,15 @@ test('web search wins over thinking and images', async () => {
   assert.equal(decideSync(router, req).rule, 'webSearch');
 });
 
-test('enabled or adaptive thinking routes to think, disabled does not', async () => {
+test('enabled thinking routes to think, adaptive only at a high effort, disabled does not', async () => {
   const router = await buildRouter(routingConfig());
   assert.equal(decideSync(router, request({ reasoning: { mode: 'enabled', budgetTokens: 1024 } })).rule, 'think');
   assert.equal(decideSync(router, request({ reasoning: { mode: 'adaptive' } })).rule, 'think');
+  assert.equal(decideSync(router, request({ reasoning: { mode: 'adaptive', effort: 'high' } })).rule, 'think');
+  assert.equal(decideSync(router, request({ reasoning: { mode: 'adaptive', effort: 'max' } })).rule, 'think');
+  // Claude Code's every request: adaptive at effort medium (or low) is everyday work.
+  assert.equal(decideSync(router, request({ reasoning: { mode: 'adaptive', effort: 'medium' } })).rule, 'default');
+  assert.equal(decideSync(router, request({ reasoning: { mode: 'adaptive', effort: 'low' } })).rule, 'default');
   assert.equal(decideSync(router, request({ reasoning: { mode: 'disabled' } })).rule, 'default');
   // OpenAI's reasoning_effort: low and up want a thinking model, minimal does not.
   assert.equal(decideSync(router, request({ reasoning: { mode: 'enabled', effort: 'low' } })).rule, 'think');
