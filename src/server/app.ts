@@ -386,7 +386,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
       const refused = scopeRefusal(caller, decision);
       if (refused !== undefined) throw refused;
     };
-    const result = await handleCountTokens(holder.current, pools, request.body as Record<string, unknown>, request.headers, request.id, authorize);
+    const at = request.url.indexOf('?');
+    const query = at === -1 ? '' : request.url.slice(at);
+    const result = await handleCountTokens(holder.current, pools, request.body as Record<string, unknown>, request.headers, request.id, authorize, query);
     reply.headers(requestIdHeaders('anthropic', request.id)).code(200).send(result);
   });
   app.get('/v1/models', async (request, reply) => {

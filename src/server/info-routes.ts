@@ -8,6 +8,7 @@ import { REQUESTED_MODEL } from '../config/index.ts';
 import { upstreamHeaders } from '../pipeline/upstream-call.ts';
 import { UpstreamCall } from '../upstream/call.ts';
 import type { UpstreamPools } from '../upstream/pools.ts';
+import { withoutUnsignedThinking } from '../protocols/anthropic/unsigned-thinking.ts';
 
 /**
  * One list both SDKs can read: OpenAI's `{object:'list', data:[{id, object, created, owned_by}]}`
@@ -59,6 +60,7 @@ export async function handleCountTokens(
   headers: IncomingHttpHeaders,
   requestId: string,
   authorize?: (decision: RouteDecision) => void,
+  query = '',
 ): Promise<{ input_tokens: number }> {
   const req = decodeRequest('anthropic', body);
   const decision = await state.router.decide(req, typeof body.model === 'string' ? body.model : undefined, requestId);
@@ -77,14 +79,21 @@ export async function handleCountTokens(
       }
       const call = new UpstreamCall(AbortSignal.timeout(10_000));
       pools.get(provider.origin, provider.pool).dispatch(
-        { method: 'POST', path: `${provider.chatPath}/count_tokens`, headers: forwarded, body: JSON.stringify({ ...body, model: first.model === REQUESTED_MODEL ? body.model : first.model }) },
+        {
+          method: 'POST',
+          // As the chat path does: the client's query (Claude Code's `?beta=true`) and no thinking Anthropic would refuse.
+          path: `${provider.chatPath}/count_tokens${query}`,
+          headers: forwarded,
+          body: JSON.stringify({ ...(withoutUnsignedThinking(body) ?? body), model: first.model === REQUESTED_MODEL ? body.model : first.model }),
+        },
         call,
       );
       const { statusCode } = await call.head;
       const text = (await call.collect(64 * 1024)).toString('utf8');
       if (statusCode === 200) {
+        // The upstream's answer as it is (betas add fields), once it holds the count.
         const parsed = JSON.parse(text) as { input_tokens?: unknown };
-        if (typeof parsed.input_tokens === 'number') return { input_tokens: parsed.input_tokens };
+        if (typeof parsed.input_tokens === 'number') return parsed as { input_tokens: number };
       }
     } catch {
       // Fall back to counting locally.

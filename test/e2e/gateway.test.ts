@@ -223,6 +223,24 @@ test('models, health, ready and count_tokens answer', async (t) => {
   assert.ok((count.json.input_tokens as number) > 0);
 });
 
+test('count_tokens toward an Anthropic provider keeps the query (?beta=true) and drops unsigned thinking, as chat does', async (t) => {
+  const { gateway, mock } = await startStack(t);
+  const body = {
+    model: 'claude-mock',
+    messages: [
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'from a translated turn', signature: '' }, { type: 'text', text: 'Hello.' }] },
+      { role: 'user', content: 'again' },
+    ],
+  };
+  const count = await postJson(`${gateway.url}/v1/messages/count_tokens?beta=true`, body);
+  assert.equal(count.status, 200);
+  assert.ok((count.json.input_tokens as number) > 0);
+  const upstream = mock.stats.last.at(-1)!;
+  assert.equal(upstream.path, '/v1/messages/count_tokens?beta=true');
+  assert.deepEqual((upstream.body as { messages: Array<{ content: unknown }> }).messages[1]?.content, [{ type: 'text', text: 'Hello.' }]);
+});
+
 test('a model is retrieved by its id, slashes and provider prefix included; an unknown one is a 404 in the caller\'s shape', async (t) => {
   const { gateway } = await startStack(t, {
     yaml: (url) => defaultYaml(url).replace('quirks: { reasoningEffort: true } }', 'quirks: { reasoningEffort: true }, models: ["accounts/acme/models/llama-70b"] }'),
