@@ -35,7 +35,8 @@ export async function routingTasks(): Promise<MicroTask[]> {
   const router = await buildRouter(config, { preloadTokenizer: config.routes.longContext !== undefined });
 
   // Claude Code's own model names are not configured: the scenario rules decide.
-  const thinking = claudeCodeRequest();
+  // At effort high: the recorded turn's effort (medium) is everyday work, on the default route.
+  const thinking: Record<string, unknown> = { ...claudeCodeRequest(), output_config: { effort: 'high' } };
   const plain = { ...thinking };
   delete plain.thinking;
   delete plain.output_config;
@@ -61,7 +62,7 @@ export async function routingTasks(): Promise<MicroTask[]> {
     },
     {
       id: 'route.scenario.think',
-      title: 'decide: Claude Code request with adaptive thinking (subagent, longContext, background, webSearch, think)',
+      title: 'decide: Claude Code request with adaptive thinking at effort high (subagent, longContext, background, webSearch, think)',
       rule: 'think',
       once: () => sync(router.decide(decodedThinking, decodedThinking.model)),
       run: () => router.decide(decodedThinking, decodedThinking.model),

@@ -8,7 +8,7 @@
  * A symlinked file (dotfiles, a Kubernetes ConfigMap's `..data` swap) changes
  * where the folder watch does not see it: its target is polled as well.
  */
-import { lstatSync, readFileSync, unwatchFile, watch, watchFile } from 'node:fs';
+import { lstatSync, readFileSync, stat, statSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
@@ -37,6 +37,15 @@ function isSymlink(path: string): boolean {
     return lstatSync(path).isSymbolicLink();
   } catch {
     return false;
+  }
+}
+
+function targetKey(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.ino}:${st.mtimeMs}:${st.size}`;
+  } catch {
+    return 'missing';
   }
 }
 
@@ -115,10 +124,21 @@ export function watchConfigFile(file: string, onChange: (result: WatchResult) =>
     // Some platforms do not report the name; then any change in the folder counts.
     if (changed === null || changed === name) schedule();
   });
-  // watchFile stats through the link: a new target, or an edit to it, shows as a new mtime or inode.
-  const polled = isSymlink(path);
-  const poll = (): void => schedule();
-  if (polled) watchFile(path, { interval: SYMLINK_POLL_MS, persistent: false }, poll);
+  // stat follows the link: a new target, or an edit to it, shows as a new inode, mtime or size.
+  // The first look is synchronous, so a change right after start is not taken for the original.
+  let seen = isSymlink(path) ? targetKey(path) : undefined;
+  const poller =
+    seen === undefined
+      ? undefined
+      : setInterval(() => {
+          stat(path, (error, st) => {
+            const key = error === null ? `${st.ino}:${st.mtimeMs}:${st.size}` : 'missing';
+            if (key === seen) return;
+            seen = key;
+            schedule();
+          });
+        }, SYMLINK_POLL_MS);
+  poller?.unref();
   watcher.on('error', (error: NodeJS.ErrnoException) => {
     if (closed) return;
     onChange({ error: new ConfigError([{ path: '(file)', message: `cannot watch ${path}: ${error.code ?? error.message}` }], file) });
@@ -129,7 +149,7 @@ export function watchConfigFile(file: string, onChange: (result: WatchResult) =>
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
       watcher.close();
-      if (polled) unwatchFile(path, poll);
+      clearInterval(poller);
     },
   };
 }
