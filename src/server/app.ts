@@ -96,6 +96,12 @@ function refuseWhileClosing(req: IncomingMessage, res: ServerResponse): void {
   writeError(res, surface, overloadedError(surface, 'The gateway is shutting down; retry on another instance.'), requestIdOf(req));
 }
 
+/** The query string of a request URL with its `?` (Claude Code's `?beta=true`), or ''. */
+function queryOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? '' : url.slice(q);
+}
+
 /** The client's `x-request-id` when it is safe to echo, else a new one. */
 function requestIdOf(req: IncomingMessage): string {
   const incoming = req.headers['x-request-id'];
@@ -281,12 +287,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
   function trackChat(surface: ProtocolName, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, requestId: string): ChatCall {
     const startedAt = performance.now();
     const summary: RequestSummary = { surface, attempts: [] };
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
     const call: ChatCall = {
       surface,
       body,
-      query: q === -1 ? '' : url.slice(q),
+      query: queryOf(req.url ?? ''),
       headers: req.headers,
       requestId,
       res,
@@ -386,9 +390,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       const refused = scopeRefusal(caller, decision);
       if (refused !== undefined) throw refused;
     };
-    const at = request.url.indexOf('?');
-    const query = at === -1 ? '' : request.url.slice(at);
-    const result = await handleCountTokens(holder.current, pools, request.body as Record<string, unknown>, request.headers, request.id, authorize, query);
+    const result = await handleCountTokens(holder.current, pools, request.body as Record<string, unknown>, request.headers, request.id, authorize, queryOf(request.url));
     reply.headers(requestIdHeaders('anthropic', request.id)).code(200).send(result);
   });
   app.get('/v1/models', async (request, reply) => {

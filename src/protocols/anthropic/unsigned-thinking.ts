@@ -11,10 +11,7 @@
  * translating (request-encode.ts).
  */
 import { turnLacksThinking, type WireMessage } from './request-encode.ts';
-
-type Json = Record<string, unknown>;
-
-const isRecord = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+import { isObject, type JsonObject } from './shape.ts';
 
 /** A cheap look at the bytes first: the parsed body is walked only when this is true. */
 export function mayHaveUnsignedThinking(bytes: Buffer): boolean {
@@ -22,16 +19,16 @@ export function mayHaveUnsignedThinking(bytes: Buffer): boolean {
 }
 
 const unsigned = (block: unknown): boolean =>
-  isRecord(block) && block.type === 'thinking' && (typeof block.signature !== 'string' || block.signature.length === 0);
+  isObject(block) && block.type === 'thinking' && (typeof block.signature !== 'string' || block.signature.length === 0);
 
 /** A copy of `body` without unsigned thinking blocks, or undefined when it has none. */
-export function withoutUnsignedThinking(body: Json): Json | undefined {
+export function withoutUnsignedThinking(body: JsonObject): JsonObject | undefined {
   const messages = body.messages;
   if (!Array.isArray(messages)) return undefined;
   let changed = false;
   const kept: unknown[] = [];
   for (const message of messages) {
-    if (!isRecord(message) || message.role !== 'assistant' || !Array.isArray(message.content) || !message.content.some(unsigned)) {
+    if (!isObject(message) || message.role !== 'assistant' || !Array.isArray(message.content) || !message.content.some(unsigned)) {
       kept.push(message);
       continue;
     }
@@ -41,14 +38,14 @@ export function withoutUnsignedThinking(body: Json): Json | undefined {
     if (content.length > 0) kept.push({ ...message, content });
   }
   if (!changed) return undefined;
-  const out: Json = { ...body, messages: kept };
-  if (isRecord(body.thinking) && body.thinking.type === 'enabled' && turnLacksThinking(kept.map(asWire))) delete out.thinking;
+  const out: JsonObject = { ...body, messages: kept };
+  if (isObject(body.thinking) && body.thinking.type === 'enabled' && turnLacksThinking(kept.map(asWire))) delete out.thinking;
   return out;
 }
 
 /** The shape turnLacksThinking reads: a string content is one text block. */
 function asWire(message: unknown): WireMessage {
-  const m = isRecord(message) ? message : {};
-  const content = Array.isArray(m.content) ? (m.content as Json[]) : [{ type: 'text' }];
+  const m = isObject(message) ? message : {};
+  const content = Array.isArray(m.content) ? (m.content as JsonObject[]) : [{ type: 'text' }];
   return { role: m.role === 'assistant' ? 'assistant' : 'user', content };
 }
