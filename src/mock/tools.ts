@@ -29,8 +29,9 @@ export function planToolCalls(
   parallel: number | undefined,
   mode: ToolCallMode = 'first',
 ): PlannedToolCall[] | string {
+  if (request.tools.length === 0 || request.toolResult !== undefined || request.toolChoice.type === 'none') return [];
+  // What the mock may call unasked; a tool asked for by name may be a placeholder too.
   const tools = request.tools.filter((tool) => !tool.deferred);
-  if (tools.length === 0 || request.toolResult !== undefined || request.toolChoice.type === 'none') return [];
   if (parallel !== undefined) {
     return tools.slice(0, parallel).map((tool) => callFor(tool, request.lastUserText));
   }
@@ -44,8 +45,9 @@ export function planToolCalls(
     const bash = tools.find((candidate) => candidate.name === 'Bash');
     if (bash !== undefined) return [callFor(bash, request.lastUserText)];
   }
-  if (tools.length === 0 || (mode === 'on-request' && request.toolChoice.type !== 'any')) return [];
-  return [callFor(tools[0] as MockTool, request.lastUserText)];
+  const first = tools[0];
+  if (first === undefined || (mode === 'on-request' && request.toolChoice.type !== 'any')) return [];
+  return [callFor(first, request.lastUserText)];
 }
 
 function callFor(tool: MockTool, userText: string): PlannedToolCall {

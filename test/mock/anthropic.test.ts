@@ -194,6 +194,9 @@ test('never calls a defer_loading placeholder unasked: the first real tool inste
   assert.equal((res.json as { content: Array<{ name: string }> }).content[0]?.name, 'get_weather');
   const only = await post(`${mock.url}/v1/messages`, ask('hi', { tools: [placeholder] }));
   assert.equal((only.json as { stop_reason: string }).stop_reason, 'end_turn');
+  // Asked for by name, a placeholder is called like any tool.
+  const asked = await post(`${mock.url}/v1/messages`, ask('hi', { tools: [placeholder] }), { 'x-mock-tool': 'DeferredToolPlaceholder' });
+  assert.equal((asked.json as { content: Array<{ name: string }> }).content[0]?.name, 'DeferredToolPlaceholder');
 });
 
 test('x-mock-parallel-tools calls the first N tools in one turn', async (t) => {
